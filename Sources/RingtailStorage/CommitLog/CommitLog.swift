@@ -1,0 +1,216 @@
+// The write-ahead commit log: every mutation is framed and appended here
+// before it is applied to a memtable. Concurrent writers share fsyncs: the
+// first writer that needs I/O becomes the leader, writes everything pending
+// and (in group and batch modes) syncs once for all of them.
+import RingtailCore
+
+/// Appends framed records to numbered segment files and makes them durable
+/// according to the sync mode.
+///
+/// Thread safety: all methods may be called from any thread. `append` is
+/// cheap (copies into a buffer under a lock); `awaitDurable` blocks.
+/// Invariant: bytes reach files in the order `append` assigned positions,
+/// and a segment is synced and closed before any byte of the next is written.
+final class CommitLog: @unchecked Sendable {
+    struct Options {
+        var directory: String
+        var syncMode: CommitLogSyncMode
+        var segmentBytes: Int
+        /// False when a single thread drives everything (tests, simulator):
+        /// then nobody waits for a group window.
+        var threaded: Bool
+    }
+
+    private struct Chunk {
+        var segment: UInt64
+        var bytes: [UInt8]
+    }
+
+    private let fileSystem: FileSystem
+    private let clock: Clock
+    let options: Options
+    private let lock = ConditionLock()
+
+    // Guarded by `lock`.
+    private var pending: [Chunk] = []
+    private var currentSegment: UInt64
+    private var currentSize: Int
+    private var appended: CommitLogPosition
+    private var written: CommitLogPosition
+    private var synced: CommitLogPosition
+    private var ioBusy = false
+    private var failure: StorageError?
+    private var lastSync: Instant
+    private var closed = false
+    private var liveSegments: [UInt64]
+    /// Files open for writing; touched only by the I/O leader.
+    private var openFile: WritableFile?
+    private var syncCount = 0
+
+    /// - Parameters:
+    ///   - existingSegments: segments left from before (replayed, still needed).
+    ///   - nextSegment: id for the first new segment; larger than any existing one.
+    init(fileSystem: FileSystem, clock: Clock, options: Options, existingSegments: [UInt64], nextSegment: UInt64) {
+        precondition(options.segmentBytes >= 4096, "segments below 4 KiB are a configuration error")
+        self.fileSystem = fileSystem
+        self.clock = clock
+        self.options = options
+        currentSegment = nextSegment
+        currentSize = CommitLogFormat.headerBytes
+        let start = CommitLogPosition(segment: nextSegment, offset: 0)
+        appended = CommitLogPosition(segment: nextSegment, offset: CommitLogFormat.headerBytes)
+        written = start
+        synced = start
+        lastSync = clock.now()
+        liveSegments = existingSegments + [nextSegment]
+        pending = [Chunk(segment: nextSegment, bytes: CommitLogFormat.header(segment: nextSegment))]
+    }
+
+    static func path(_ directory: String, _ segment: UInt64) -> String {
+        Path.join(directory, CommitLogFormat.segmentName(segment))
+    }
+
+    /// Position just past everything appended so far.
+    var position: CommitLogPosition { lock.withLock { appended } }
+
+    var fsyncCount: Int { lock.withLock { syncCount } }
+
+    /// Reserves the next position for `framed` (an already framed record) and
+    /// buffers it. Returns the position just past the record.
+    func append(_ framed: [UInt8]) throws(StorageError) -> CommitLogPosition {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+        if closed { throw StorageError(code: .closed, message: "commit log is closed") }
+        if currentSize + framed.count > options.segmentBytes && currentSize > CommitLogFormat.headerBytes {
+            currentSegment += 1
+            currentSize = CommitLogFormat.headerBytes
+            liveSegments.append(currentSegment)
+            pending.append(Chunk(segment: currentSegment, bytes: CommitLogFormat.header(segment: currentSegment)))
+        }
+        if pending.last?.segment == currentSegment {
+            pending[pending.count - 1].bytes.append(contentsOf: framed)
+        } else {
+            pending.append(Chunk(segment: currentSegment, bytes: framed))
+        }
+        currentSize += framed.count
+        appended = CommitLogPosition(segment: currentSegment, offset: currentSize)
+        return appended
+    }
+
+    /// Blocks until the record ending at `end` is as durable as the sync
+    /// mode promises: handed to the OS (periodic) or fsynced (group, batch).
+    func awaitDurable(_ end: CommitLogPosition) throws(StorageError) {
+        try drive(until: end, sync: options.syncMode.syncsBeforeAck)
+    }
+
+    /// Writes and fsyncs everything appended so far (periodic timer, flush, close).
+    func sync() throws(StorageError) {
+        let target = lock.withLock { appended }
+        try drive(until: target, sync: true)
+    }
+
+    private func drive(until end: CommitLogPosition, sync: Bool) throws(StorageError) {
+        lock.lock()
+        while true {
+            if let failure {
+                lock.unlock()
+                throw failure
+            }
+            if (sync ? synced : written) >= end {
+                lock.unlock()
+                return
+            }
+            if ioBusy {
+                lock.wait()
+                continue
+            }
+            if sync, options.threaded, case .group(let window) = options.syncMode {
+                let elapsed = clock.now() - lastSync
+                if elapsed < window {
+                    lock.wait(timeout: window - elapsed)
+                    continue
+                }
+            }
+            // Become the I/O leader for everything pending.
+            let chunks = pending
+            pending = []
+            let target = appended
+            ioBusy = true
+            lock.unlock()
+            let error = performIO(chunks, sync: sync)
+            lock.lock()
+            ioBusy = false
+            if let error {
+                failure = error
+            } else {
+                written = target
+                if sync {
+                    synced = target
+                    lastSync = clock.now()
+                    syncCount += 1
+                }
+            }
+            lock.broadcast()
+        }
+    }
+
+    /// Writes chunks in order; a segment is synced and closed before the next
+    /// one is created. Runs on the leader without the lock held.
+    private func performIO(_ chunks: [Chunk], sync: Bool) -> StorageError? {
+        do throws(FileSystemError) {
+            for chunk in chunks {
+                if openFile == nil || Path.name(of: openFile!.path) != CommitLogFormat.segmentName(chunk.segment) {
+                    if let previous = openFile {
+                        try previous.sync()
+                        try previous.close()
+                    }
+                    let path = Self.path(options.directory, chunk.segment)
+                    openFile = try fileSystem.createFile(path)
+                    try fileSystem.syncDirectory(options.directory)
+                }
+                try openFile!.append(chunk.bytes)
+            }
+            if sync, let file = openFile { try file.sync() }
+            return nil
+        } catch {
+            return StorageError(code: .io, message: "commit log write failed, writes are stopped: \(error)", path: error.path)
+        }
+    }
+
+    /// Deletes segments whose every mutation is in flushed SSTables: all
+    /// segments before `oldestNeeded.segment` that are already complete.
+    func discardSegments(before oldestNeeded: CommitLogPosition) {
+        let doomed: [UInt64] = lock.withLock {
+            let limit = min(oldestNeeded.segment, written.segment)
+            let out = liveSegments.filter { $0 < limit }
+            liveSegments.removeAll { $0 < limit }
+            return out
+        }
+        for segment in doomed {
+            try? fileSystem.removeFile(Self.path(options.directory, segment))
+        }
+        if !doomed.isEmpty { try? fileSystem.syncDirectory(options.directory) }
+    }
+
+    var segmentCount: Int { lock.withLock { liveSegments.count } }
+
+    /// Syncs and closes the current segment; later appends fail.
+    func close() throws(StorageError) {
+        if lock.withLock({ failure == nil && !closed }) { try sync() }
+        lock.withLock { closed = true }
+        try? openFile?.close()
+    }
+
+    /// Wakes a periodic syncer waiting on the lock (used at shutdown).
+    func wakeAll() { lock.withLock { lock.broadcast() } }
+
+    /// Waits up to `period` or until woken; returns false once closed.
+    func waitForPeriod(_ period: Duration) -> Bool {
+        lock.withLock {
+            if closed { return false }
+            lock.wait(timeout: period)
+            return !closed
+        }
+    }
+}

@@ -1,0 +1,77 @@
+// A row: the cells under one clustering key, with an optional row tombstone.
+
+/// The cells of one clustering key in one partition.
+///
+/// Invariant: `cells` are sorted by column bytes with no duplicate columns.
+public struct Row: Hashable, Sendable {
+    public var clustering: [UInt8]
+    public var deletion: DeletionTime
+    public var cells: [Cell]
+
+    public init(clustering: [UInt8], deletion: DeletionTime = .live, cells: [Cell]) {
+        self.clustering = clustering
+        self.deletion = deletion
+        self.cells = cells
+    }
+
+    /// Sorts the cells and reconciles duplicate columns (for rows built by callers).
+    public mutating func normalize() {
+        cells.sort { compareBytes($0.column, $1.column) < 0 }
+        var out: [Cell] = []
+        out.reserveCapacity(cells.count)
+        for cell in cells {
+            if let last = out.last, last.column == cell.column {
+                out[out.count - 1] = Cell.reconcile(last, cell)
+            } else {
+                out.append(cell)
+            }
+        }
+        cells = out
+    }
+
+    /// Merges another version of the same row into this one.
+    mutating func merge(_ other: Row) {
+        assert(clustering == other.clustering)
+        deletion = DeletionTime.newest(deletion, other.deletion)
+        if other.cells.isEmpty { return }
+        if cells.isEmpty {
+            cells = other.cells
+            return
+        }
+        var out: [Cell] = []
+        out.reserveCapacity(cells.count + other.cells.count)
+        var i = 0, j = 0
+        while i < cells.count, j < other.cells.count {
+            let c = compareBytes(cells[i].column, other.cells[j].column)
+            if c < 0 {
+                out.append(cells[i]); i += 1
+            } else if c > 0 {
+                out.append(other.cells[j]); j += 1
+            } else {
+                out.append(Cell.reconcile(cells[i], other.cells[j])); i += 1; j += 1
+            }
+        }
+        out.append(contentsOf: cells[i...])
+        out.append(contentsOf: other.cells[j...])
+        cells = out
+    }
+
+    var memoryBytes: Int {
+        var total = 64 + clustering.count
+        for cell in cells { total += cell.memoryBytes }
+        return total
+    }
+
+    /// Largest write timestamp or deletion mark in the row.
+    var maxTimestamp: Int64 {
+        var m = deletion.markedAt
+        for cell in cells where cell.timestamp > m { m = cell.timestamp }
+        return m
+    }
+
+    var minTimestamp: Int64 {
+        var m = deletion.isLive ? Int64.max : deletion.markedAt
+        for cell in cells where cell.timestamp < m { m = cell.timestamp }
+        return m
+    }
+}
