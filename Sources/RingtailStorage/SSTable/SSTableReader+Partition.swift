@@ -1,0 +1,153 @@
+// Reading partitions out of data blocks: one partition's header and rows in
+// a clustering slice (lazily, block by block, skipping blocks by the row
+// index), and a sequential scan of every partition (compaction, inspect).
+import RingtailCore
+
+extension SSTableReader {
+    /// Decodes the partition header at the entry; returns it (no rows) and
+    /// the offset just past it in the entry's block.
+    func header(_ entry: IndexEntry) throws(StorageError) -> (PartitionUpdate, Int) {
+        let bytes = try dataBlock(entry.block)
+        guard entry.offset < bytes.count else {
+            throw .corruption("partition offset \(entry.offset) past block \(entry.block)", path: path, offset: 0)
+        }
+        var r = ByteReader(bytes, offset: entry.offset)
+        do throws(DecodeError) {
+            let tag = try r.readUInt8()
+            guard tag == SSTableFormat.itemPartition else { throw .unknownTag(offset: entry.offset, tag: tag, what: "partition header") }
+            let header = try PartitionCodec.decodeHeader(&r, base: statistics.baseTimestamp, limits: limits)
+            guard header.key == entry.key else { throw .invalid(offset: entry.offset, reason: "partition key differs from index") }
+            return (header, r.offset)
+        } catch {
+            throw .corruption("data block \(entry.block): \(error)", path: path, offset: 0)
+        }
+    }
+
+    /// Rows of this partition in data block `block` from byte `start`, in
+    /// stored order, up to its end-of-partition marker or the block's end.
+    func rows(inBlock block: Int, from start: Int) throws(StorageError) -> (rows: [Row], ended: Bool) {
+        let bytes = try dataBlock(block)
+        var r = ByteReader(bytes, offset: min(start, bytes.count))
+        var out: [Row] = []
+        do throws(DecodeError) {
+            while !r.isAtEnd {
+                let at = r.offset
+                let tag = try r.readUInt8()
+                switch tag {
+                case SSTableFormat.itemRow:
+                    out.append(try PartitionCodec.decodeRow(&r, base: statistics.baseTimestamp, limits: limits))
+                case SSTableFormat.itemEndOfPartition:
+                    return (out, true)
+                default:
+                    throw .unknownTag(offset: at, tag: tag, what: "row item")
+                }
+            }
+        } catch {
+            throw .corruption("data block \(block): \(error)", path: path, offset: 0)
+        }
+        return (out, false)
+    }
+}
+
+/// Yields one partition's rows from one SSTable within a slice, in the
+/// requested clustering order, decoding one block at a time.
+struct SSTableRowCursor {
+    let reader: SSTableReader
+    let slice: ClusteringRange
+    /// Output order is opposite to the stored order.
+    let reversed: Bool
+    /// Blocks of the partition in stored order; the first is the header's.
+    private var blockList: [(block: Int, first: [UInt8]?, start: Int)]
+    private var order: [Int]
+    private var nextBlock = 0
+    private var pending: [Row] = []
+    private var pendingIndex = 0
+
+    init(reader: SSTableReader, entry: IndexEntry, headerEnd: Int, slice: ClusteringRange, descending: Bool) {
+        self.reader = reader
+        self.slice = slice
+        let storedDescending = reader.statistics.clusteringOrder == .descending
+        reversed = storedDescending != descending
+        var list: [(block: Int, first: [UInt8]?, start: Int)] = [(entry.block, nil, headerEnd)]
+        for e in entry.rowIndex { list.append((e.block, e.first, 0)) }
+        blockList = list
+        // Keep only blocks that can hold keys in the slice.
+        var keep: [Int] = []
+        for j in list.indices {
+            let own = list[j].first
+            let next = j + 1 < list.count ? list[j + 1].first : nil
+            let irrelevant: Bool
+            if storedDescending {
+                irrelevant = (next.map { slice.isAbove($0) } ?? false) || (own.map { slice.isBelow($0) } ?? false)
+            } else {
+                irrelevant = (next.map { slice.isBelow($0) } ?? false) || (own.map { slice.isAbove($0) } ?? false)
+            }
+            if !irrelevant { keep.append(j) }
+        }
+        order = reversed ? keep.reversed() : keep
+    }
+
+    mutating func next() throws(StorageError) -> Row? {
+        while true {
+            if pendingIndex < pending.count {
+                defer { pendingIndex += 1 }
+                return pending[pendingIndex]
+            }
+            guard nextBlock < order.count else { return nil }
+            let item = blockList[order[nextBlock]]
+            nextBlock += 1
+            var rows = try reader.rows(inBlock: item.block, from: item.start).rows.filter { slice.contains($0.clustering) }
+            if reversed { rows.reverse() }
+            pending = rows
+            pendingIndex = 0
+        }
+    }
+}
+
+/// Reads every partition of an SSTable in (token, key) order.
+struct SSTableScanner {
+    let reader: SSTableReader
+    private var block = 0
+    private var reader_: ByteReader? = nil
+
+    init(reader: SSTableReader) {
+        self.reader = reader
+    }
+
+    /// The next whole partition, rows ascending, or nil at the end.
+    mutating func next() throws(StorageError) -> (token: Int64, update: PartitionUpdate)? {
+        var current: PartitionUpdate?
+        let base = reader.statistics.baseTimestamp
+        while true {
+            if reader_ == nil || reader_!.isAtEnd {
+                if current == nil && block >= reader.blockCount { return nil }
+                guard block < reader.blockCount else {
+                    throw .corruption("last partition has no end marker", path: reader.path, offset: 0)
+                }
+                reader_ = ByteReader(try reader.dataBlock(block))
+                block += 1
+                continue
+            }
+            do throws(DecodeError) {
+                let at = reader_!.offset
+                let tag = try reader_!.readUInt8()
+                switch tag {
+                case SSTableFormat.itemPartition:
+                    guard current == nil else { throw .invalid(offset: at, reason: "partition header inside a partition") }
+                    current = try PartitionCodec.decodeHeader(&reader_!, base: base, limits: reader.limits)
+                case SSTableFormat.itemRow:
+                    guard current != nil else { throw .invalid(offset: at, reason: "row outside a partition") }
+                    current!.rows.append(try PartitionCodec.decodeRow(&reader_!, base: base, limits: reader.limits))
+                case SSTableFormat.itemEndOfPartition:
+                    guard var done = current else { throw .invalid(offset: at, reason: "end marker outside a partition") }
+                    if reader.statistics.clusteringOrder == .descending { done.rows.reverse() }
+                    return (Murmur3.token(done.key), done)
+                default:
+                    throw .unknownTag(offset: at, tag: tag, what: "data item")
+                }
+            } catch {
+                throw .corruption("data block \(block - 1): \(error)", path: reader.path, offset: 0)
+            }
+        }
+    }
+}
