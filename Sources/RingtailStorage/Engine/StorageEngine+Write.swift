@@ -1,0 +1,104 @@
+// The write path: validate, stamp local times, frame, append to the commit
+// log and apply to the memtable under one lock (so a memtable switch
+// splits the commit log cleanly), then wait for durability outside it.
+import RingtailCore
+
+extension StorageEngine {
+    /// Applies a mutation atomically and returns once it is durable as the
+    /// sync mode promises. Throws `.limitExceeded` for oversized input,
+    /// `.unknownTable`, or `.writesStopped` after an I/O failure.
+    ///
+    /// Cells written as `.expiring(ttl, expiresAt: 0)`, tombstones with
+    /// `deletedAt: 0` and deletions with `localDeletionTime: 0` get the
+    /// engine clock's wall time; live cells get the table's default TTL.
+    public func apply(_ mutation: Mutation) throws(StorageError) {
+        try limits.check(mutation.update)
+        guard let definition = lock.withLock({ tables[mutation.table]?.definition }) else {
+            throw StorageError(code: .unknownTable, message: "no table \(mutation.table)")
+        }
+        var update = mutation.update
+        update.normalize()
+        Self.stampLocalTimes(&update, nowMicros: clock.wallMicros(), defaultTTL: definition.options.defaultTTLSeconds)
+        let payload = CommitLogFormat.encodeMutation(Mutation(table: mutation.table, update: update))
+        let maxBytes = min(limits.mutationBytesMax, options.commitLogSegmentBytes.bytes / 2)
+        guard payload.count <= maxBytes else {
+            throw StorageError(code: .limitExceeded, message: "mutation encodes to \(payload.count) bytes; the limit is \(maxBytes)")
+        }
+        let framed = CommitLogFormat.frame(payload)
+        let token = Murmur3.token(update.key)
+
+        var needsInlineFlush = false
+        lock.lock()
+        if options.background == .threads && memtableBytes > options.memtableBudget.bytes {
+            waitForMemtableSpace()
+        }
+        if let failure = backgroundFailure ?? (closing ? StorageError(code: .closed, message: "engine is closed") : nil) {
+            lock.unlock()
+            throw failure
+        }
+        guard let table = tables[mutation.table] else {
+            lock.unlock()
+            throw StorageError(code: .unknownTable, message: "no table \(mutation.table)")
+        }
+        let position: CommitLogPosition
+        do {
+            position = try commitLog.append(framed)
+        } catch {
+            lock.unlock()
+            throw error
+        }
+        memtableBytes += table.active.apply(update, token: token, position: position)
+        stats.writes += 1
+        if table.active.bytes >= options.flushThresholdBytes {
+            switchMemtable(table)
+            needsInlineFlush = options.background == .manual
+        }
+        lock.unlock()
+
+        try commitLog.awaitDurable(position)
+        if needsInlineFlush { try flushPending() }
+    }
+
+    /// Blocks a writer while memtables exceed the budget. Lock held.
+    private func waitForMemtableSpace() {
+        let start = clock.now()
+        stats.writeStalls += 1
+        while memtableBytes > options.memtableBudget.bytes && backgroundFailure == nil && !closing {
+            lock.wait(timeout: .milliseconds(100))
+        }
+        stats.writeStallMicros += (clock.now() - start).microsecondsClamped
+    }
+
+    /// Freezes the active memtable and queues it for flush. Lock held.
+    func switchMemtable(_ table: TableState) {
+        guard !table.active.isEmpty else { return }
+        table.active.freeze()
+        table.flushing.append((table.active, commitLog.position))
+        table.active = Memtable(table: table.id, id: nextMemtableID)
+        nextMemtableID += 1
+        lock.broadcast()
+    }
+
+    static func stampLocalTimes(_ u: inout PartitionUpdate, nowMicros: Int64, defaultTTL: Int32) {
+        func stamp(_ d: inout DeletionTime) {
+            if !d.isLive && d.localDeletionTime == 0 { d.localDeletionTime = nowMicros }
+        }
+        stamp(&u.deletion)
+        for i in u.rangeTombstones.indices { stamp(&u.rangeTombstones[i].deletion) }
+        for r in u.rows.indices {
+            stamp(&u.rows[r].deletion)
+            for c in u.rows[r].cells.indices {
+                switch u.rows[r].cells[c].kind {
+                case .live where defaultTTL > 0:
+                    u.rows[r].cells[c].kind = .expiring(ttlSeconds: defaultTTL, expiresAt: nowMicros + Int64(defaultTTL) * 1_000_000)
+                case .expiring(let ttl, 0):
+                    u.rows[r].cells[c].kind = .expiring(ttlSeconds: ttl, expiresAt: nowMicros + Int64(ttl) * 1_000_000)
+                case .tombstone(0):
+                    u.rows[r].cells[c].kind = .tombstone(deletedAt: nowMicros)
+                default:
+                    break
+                }
+            }
+        }
+    }
+}
