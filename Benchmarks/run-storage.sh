@@ -19,10 +19,11 @@
 # rocksdb ringtail leveldb, ...), scenario by scenario, so every engine sees
 # comparable machine conditions.
 #
-# Env: ROUNDS (2), SCALE (1.0), SKIP_RINGTAIL (0). Results: one JSON line per run
-# appended to Benchmarks/results/storage-<UTC timestamp>.jsonl (the engine's line
-# with "round" and "scenario" prepended; a "meta" line first), then a markdown
-# summary table on stdout.
+# Env: ROUNDS (2), SCALE (1.0), SKIP_RINGTAIL (0), SCRATCH_PATH (.build; set
+# .build-bench to build Ringtail apart from a development build). Results: one
+# JSON line per run appended to Benchmarks/results/storage-<UTC timestamp>.jsonl
+# (the engine's line with "round" and "scenario" prepended; a "meta" line
+# first), then a markdown summary table on stdout.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,7 +33,11 @@ RESULTS="Benchmarks/results"
 TMP="$RESULTS/tmp"
 PEER_SRC="Benchmarks/peers/peer_bench.c"
 PEER_BIN="$TMP/peer_bench"
-RINGTAIL_BIN=".build/release/ringtail-storage-bench"
+# Ringtail's binary: built into SCRATCH_PATH (default .build); if that build
+# left no binary, a copy built with --scratch-path .build-bench is used.
+SCRATCH_PATH="${SCRATCH_PATH:-.build}"
+RINGTAIL_BIN="$SCRATCH_PATH/release/ringtail-storage-bench"
+RINGTAIL_BIN_FALLBACKS=(".build/release/ringtail-storage-bench" ".build-bench/release/ringtail-storage-bench")
 
 log() { printf '[run-storage] %s\n' "$*" >&2; }
 warn() { printf '[run-storage] WARNING: %s\n' "$*" >&2; }
@@ -168,9 +173,15 @@ if [[ "$SKIP_RINGTAIL" == "1" ]]; then
     ENGINES=(leveldb rocksdb)
 else
     log "building ringtail-storage-bench (release)"
-    if ! swift build -c release --product ringtail-storage-bench >&2; then
+    if ! swift build -c release --product ringtail-storage-bench --scratch-path "$SCRATCH_PATH" >&2; then
         warn "swift build failed"
     fi
+    for candidate in "${RINGTAIL_BIN_FALLBACKS[@]}"; do
+        if [[ ! -x "$RINGTAIL_BIN" && -x "$candidate" ]]; then
+            warn "$RINGTAIL_BIN not found: using $candidate"
+            RINGTAIL_BIN="$candidate"
+        fi
+    done
     if [[ ! -x "$RINGTAIL_BIN" ]]; then
         warn "$RINGTAIL_BIN not found: skipping ringtail"
         ENGINES=(leveldb rocksdb)

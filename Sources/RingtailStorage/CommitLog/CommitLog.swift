@@ -43,8 +43,13 @@ final class CommitLog: @unchecked Sendable {
     private var lastSync: Instant
     private var closed = false
     private var liveSegments: [UInt64]
-    /// Files open for writing; touched only by the I/O leader.
+    /// The segment file open for writing and its id; touched only by the I/O leader.
     private var openFile: WritableFile?
+    private var openSegment: UInt64?
+    /// The periodic syncer sleeps here, apart from writers' wake-ups.
+    private let syncerLock = ConditionLock()
+    /// Guarded by `syncerLock`.
+    private var syncerStopped = false
     private var syncCount = 0
 
     /// - Parameters:
@@ -111,6 +116,7 @@ final class CommitLog: @unchecked Sendable {
     }
 
     private func drive(until end: CommitLogPosition, sync: Bool) throws(StorageError) {
+        var waitedForWindow = false
         lock.lock()
         while true {
             if let failure {
@@ -125,9 +131,12 @@ final class CommitLog: @unchecked Sendable {
                 lock.wait()
                 continue
             }
-            if sync, options.threaded, case .group(let window) = options.syncMode {
+            if sync, options.threaded, !waitedForWindow, case .group(let window) = options.syncMode {
+                // Wait (once, so this is bounded whatever the clock does) for
+                // the rest of the window, letting more writers join this fsync.
                 let elapsed = clock.now() - lastSync
                 if elapsed < window {
+                    waitedForWindow = true
                     lock.wait(timeout: window - elapsed)
                     continue
                 }
@@ -160,13 +169,14 @@ final class CommitLog: @unchecked Sendable {
     private func performIO(_ chunks: [Chunk], sync: Bool) -> StorageError? {
         do throws(FileSystemError) {
             for chunk in chunks {
-                if openFile == nil || Path.name(of: openFile!.path) != CommitLogFormat.segmentName(chunk.segment) {
+                if openSegment != chunk.segment {
                     if let previous = openFile {
                         try previous.sync()
                         try previous.close()
                     }
                     let path = Self.path(options.directory, chunk.segment)
                     openFile = try fileSystem.createFile(path)
+                    openSegment = chunk.segment
                     try fileSystem.syncDirectory(options.directory)
                 }
                 try openFile!.append(chunk.bytes)
@@ -202,15 +212,21 @@ final class CommitLog: @unchecked Sendable {
         try? openFile?.close()
     }
 
-    /// Wakes a periodic syncer waiting on the lock (used at shutdown).
-    func wakeAll() { lock.withLock { lock.broadcast() } }
+    /// Stops and wakes the periodic syncer (used at shutdown).
+    func wakeAll() {
+        lock.withLock { lock.broadcast() }
+        syncerLock.withLock {
+            syncerStopped = true
+            syncerLock.broadcast()
+        }
+    }
 
-    /// Waits up to `period` or until woken; returns false once closed.
+    /// Sleeps for `period` (or until `wakeAll`); returns false once stopped.
+    /// Writers never wake the syncer, so it fsyncs once per period.
     func waitForPeriod(_ period: Duration) -> Bool {
-        lock.withLock {
-            if closed { return false }
-            lock.wait(timeout: period)
-            return !closed
+        syncerLock.withLock {
+            if !syncerStopped { _ = syncerLock.wait(timeout: period) }
+            return !syncerStopped
         }
     }
 }

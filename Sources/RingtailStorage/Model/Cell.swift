@@ -61,15 +61,29 @@ public struct Cell: Hashable, Sendable {
 
     /// Last-write-wins: true if `self` wins over `other`.
     ///
-    /// Higher timestamp wins. On a tie a tombstone beats a value, then the
-    /// later local deletion time wins, then the greater value bytes: a total
-    /// order, so every replica picks the same winner in any merge order.
+    /// The higher timestamp wins. On a tie, a mortal cell (tombstone or
+    /// expiring value) beats a permanent one; between mortal cells the later
+    /// local deletion time wins, then a tombstone over an expiring value;
+    /// otherwise the greater value bytes win. This is a total order that
+    /// does not depend on the current time, so every replica picks the same
+    /// winner in any merge order, and compaction turning an expired value
+    /// into a tombstone (same local deletion time) never changes a winner.
     public func wins(over other: Cell) -> Bool {
         if timestamp != other.timestamp { return timestamp > other.timestamp }
-        let selfDead = isTombstone, otherDead = other.isTombstone
-        if selfDead != otherDead { return selfDead }
-        if !selfDead, value != other.value { return compareBytes(value, other.value) > 0 }
-        return localDeletionTime > other.localDeletionTime
+        let selfMortal = !isPermanent, otherMortal = !other.isPermanent
+        if selfMortal != otherMortal { return selfMortal }
+        if selfMortal {
+            let a = localDeletionTime, b = other.localDeletionTime
+            if a != b { return a > b }
+            if isTombstone != other.isTombstone { return isTombstone }
+        }
+        return compareBytes(value, other.value) > 0
+    }
+
+    /// True for a live value with no TTL.
+    public var isPermanent: Bool {
+        if case .live = kind { return true }
+        return false
     }
 
     static func reconcile(_ a: Cell, _ b: Cell) -> Cell { a.wins(over: b) ? a : b }
