@@ -97,6 +97,27 @@ enum CommitLogFormat {
         return w.bytes
     }
 
+    /// A mutation encoded and framed in one buffer: the same bytes as
+    /// `frame(encodeMutation(m))` without the intermediate payload copy.
+    /// Returns the framed record and the payload's length.
+    static func encodeFramedMutation(_ m: Mutation) -> (framed: [UInt8], payloadCount: Int) {
+        var w = ByteWriter(capacity: 96 + m.update.key.count + m.update.rows.count * 48)
+        w.writeUInt32(0) // length, patched below
+        w.writeUInt32(0) // length checksum, patched below
+        w.writeUInt8(kindMutation)
+        w.writeVarint(UInt64(m.table.rawValue))
+        PartitionCodec.encode(m.update, base: 0, into: &w)
+        let payloadCount = w.count - recordHeaderBytes
+        let payloadCRC = w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[recordHeaderBytes...])) }
+        w.writeUInt32(payloadCRC)
+        w.bytes.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(payloadCount).littleEndian, toByteOffset: 0, as: UInt32.self)
+            let lengthCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<4]))
+            raw.storeBytes(of: lengthCRC.littleEndian, toByteOffset: 4, as: UInt32.self)
+        }
+        return (w.bytes, payloadCount)
+    }
+
     static func encodeMutation(_ m: Mutation) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + m.update.key.count + m.update.rows.count * 48)
         w.writeUInt8(kindMutation)

@@ -156,7 +156,7 @@ extension StorageEngine {
             if token >= s.minToken && token <= s.maxToken && r.mayContain(hash: hash) { result = s.minTimestamp }
         }
         for m in work.memtables {
-            if let p = m.partition(key) { result = min(result, p.minTimestamp) }
+            if let p = m.partition(key, token: token) { result = min(result, p.minTimestamp) }
         }
         return result
     }

@@ -55,7 +55,7 @@ extension StorageEngine {
         var sources: [RowSource] = []
 
         for m in snap.memtables {
-            guard let p = m.partition(key) else { continue }
+            guard let p = m.partition(key, token: token) else { continue }
             partitionDeletion = DeletionTime.newest(partitionDeletion, p.deletion)
             rangeTombstones += p.rangeTombstones.filter { $0.range.overlaps(slice) }
             let lo = p.firstIndex(in: slice)
@@ -153,7 +153,7 @@ extension StorageEngine {
         func add(_ p: PartitionUpdate) {
             if merged == nil { merged = p } else { merged!.merge(p) }
         }
-        for m in snap.memtables { if let p = m.partition(key) { add(p) } }
+        for m in snap.memtables { if let p = m.partition(key, token: position.token) { add(p) } }
         for r in snap.sstables where r.mayContain(hash: hash) {
             guard let entry = try r.find(position) else { continue }
             var (p, headerEnd) = try r.header(entry)

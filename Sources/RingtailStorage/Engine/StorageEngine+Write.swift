@@ -13,18 +13,19 @@ extension StorageEngine {
     /// engine clock's wall time; live cells get the table's default TTL.
     public func apply(_ mutation: Mutation) throws(StorageError) {
         try limits.check(mutation.update)
-        guard let definition = lock.withLock({ tables[mutation.table]?.definition }) else {
+        // Only the default TTL is needed before the append: copying the
+        // whole definition (strings, arrays) per write costs refcounting.
+        guard let defaultTTL = lock.withLock({ tables[mutation.table]?.manifest.definition.options.defaultTTLSeconds }) else {
             throw StorageError(code: .unknownTable, message: "no table \(mutation.table)")
         }
         var update = mutation.update
         update.normalize()
-        Self.stampLocalTimes(&update, nowMicros: clock.wallMicros(), defaultTTL: definition.options.defaultTTLSeconds)
-        let payload = CommitLogFormat.encodeMutation(Mutation(table: mutation.table, update: update))
+        Self.stampLocalTimes(&update, nowMicros: clock.wallMicros(), defaultTTL: defaultTTL)
+        let (framed, payloadCount) = CommitLogFormat.encodeFramedMutation(Mutation(table: mutation.table, update: update))
         let maxBytes = min(limits.mutationBytesMax, options.commitLogSegmentBytes.bytes / 2)
-        guard payload.count <= maxBytes else {
-            throw StorageError(code: .limitExceeded, message: "mutation encodes to \(payload.count) bytes; the limit is \(maxBytes)")
+        guard payloadCount <= maxBytes else {
+            throw StorageError(code: .limitExceeded, message: "mutation encodes to \(payloadCount) bytes; the limit is \(maxBytes)")
         }
-        let framed = CommitLogFormat.frame(payload)
         let token = Murmur3.token(update.key)
 
         var needsInlineFlush = false
@@ -74,7 +75,8 @@ extension StorageEngine {
         guard !table.active.isEmpty else { return }
         table.active.freeze()
         table.flushing.append((table.active, commitLog.position))
-        table.active = Memtable(table: table.id, id: nextMemtableID)
+        // The next memtable likely holds as many partitions: size its map once.
+        table.active = Memtable(table: table.id, id: nextMemtableID, expectedPartitions: table.active.partitionCount)
         nextMemtableID += 1
         lock.broadcast()
     }

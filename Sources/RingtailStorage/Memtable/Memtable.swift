@@ -1,7 +1,9 @@
 // The in-memory write buffer of one table: a hash map of partitions, each
 // with rows kept sorted. Sorting of partitions happens once, at flush (or
 // for a rare token-range scan), which keeps the write path to one hash
-// lookup and usually one append.
+// lookup and usually one append. The map is keyed by (token, key) and
+// hashed by the token alone: the Murmur3 token is already computed for
+// every write and spreads keys well, so no byte-by-byte hashing is needed.
 import RingtailCore
 
 /// Recent writes to one table, not yet in an SSTable.
@@ -16,8 +18,20 @@ final class Memtable: @unchecked Sendable {
         var update: PartitionUpdate
     }
 
+    /// A partition key with its token; hashes by the token only.
+    struct Key: Hashable {
+        var token: Int64
+        var key: [UInt8]
+
+        func hash(into hasher: inout Hasher) { hasher.combine(token) }
+
+        static func == (a: Key, b: Key) -> Bool {
+            a.token == b.token && compareBytes(a.key, b.key) == 0
+        }
+    }
+
     struct State {
-        var partitions: [[UInt8]: Entry] = [:]
+        var partitions: [Key: PartitionUpdate] = [:]
         var bytes = 0
         var minTimestamp = Int64.max
         var maxTimestamp = Int64.min
@@ -31,9 +45,14 @@ final class Memtable: @unchecked Sendable {
     let id: UInt64
     private let state = Locked(State())
 
-    init(table: TableID, id: UInt64) {
+    /// - Parameter expectedPartitions: a capacity hint (e.g. the previous
+    ///   memtable's partition count) so the map does not rehash as it fills.
+    init(table: TableID, id: UInt64, expectedPartitions: Int = 0) {
         self.table = table
         self.id = id
+        if expectedPartitions > 0 {
+            state.withLock { $0.partitions.reserveCapacity(expectedPartitions) }
+        }
     }
 
     var bytes: Int { state.withLock { $0.bytes } }
@@ -54,32 +73,35 @@ final class Memtable: @unchecked Sendable {
             s.bytes += size
             if lo < s.minTimestamp { s.minTimestamp = lo }
             if hi > s.maxTimestamp { s.maxTimestamp = hi }
-            if s.partitions[update.key] != nil {
-                s.partitions[update.key]!.update.merge(update)
-            } else {
-                s.partitions[update.key] = Entry(token: token, update: update)
-            }
+            // One lookup: insert an empty partition if absent, merge in place.
+            s.partitions[Key(token: token, key: update.key), default: PartitionUpdate(key: update.key)].merge(update)
         }
         return size
     }
 
     /// A snapshot of one partition (copy-on-write: O(1) until written again).
-    func partition(_ key: [UInt8]) -> PartitionUpdate? {
-        state.withLock { $0.partitions[key]?.update }
+    func partition(_ key: [UInt8], token: Int64) -> PartitionUpdate? {
+        let k = Key(token: token, key: key)
+        return state.withLock { $0.partitions[k] }
     }
 
     func freeze() { state.withLock { $0.frozen = true } }
 
     /// All partitions sorted by (token, key): the SSTable and scan order.
     func sortedPartitions() -> [Entry] {
-        let entries = state.withLock { Array($0.partitions.values) }
-        return entries.sorted(by: partitionOrder)
+        var entries: [Entry] = []
+        state.withLock { s in
+            entries.reserveCapacity(s.partitions.count)
+            for (k, u) in s.partitions { entries.append(Entry(token: k.token, update: u)) }
+        }
+        entries.sort(by: partitionOrder)
+        return entries
     }
 
     /// Sorted (token, key) pairs with token in `range`.
     func keys(in range: TokenRange) -> [PartitionPosition] {
         let keys = state.withLock { s in
-            s.partitions.values.compactMap { e in range.contains(e.token) ? PartitionPosition(token: e.token, key: e.update.key) : nil }
+            s.partitions.keys.compactMap { k in range.contains(k.token) ? PartitionPosition(token: k.token, key: k.key) : nil }
         }
         return keys.sorted()
     }

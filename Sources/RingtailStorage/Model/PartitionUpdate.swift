@@ -21,6 +21,7 @@ public struct PartitionUpdate: Hashable, Sendable {
 
     /// Sorts rows, merges duplicate clustering keys and normalizes cells.
     public mutating func normalize() {
+        if isNormalized { return }
         for i in rows.indices { rows[i].normalize() }
         rows.sort { compareBytes($0.clustering, $1.clustering) < 0 }
         var out: [Row] = []
@@ -33,6 +34,19 @@ public struct PartitionUpdate: Hashable, Sendable {
             }
         }
         rows = out
+    }
+
+    /// True if rows are strictly ascending and every row's cells are
+    /// normalized: checked without allocating, so the common (already
+    /// normalized) mutation skips the rebuild.
+    var isNormalized: Bool {
+        var previous: [UInt8]? = nil
+        for row in rows {
+            if let previous, compareBytes(previous, row.clustering) >= 0 { return false }
+            if !row.isNormalized { return false }
+            previous = row.clustering
+        }
+        return true
     }
 
     /// Merges `other` (another version of the same partition) into this one.

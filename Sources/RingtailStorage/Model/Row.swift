@@ -16,6 +16,7 @@ public struct Row: Hashable, Sendable {
 
     /// Sorts the cells and reconciles duplicate columns (for rows built by callers).
     public mutating func normalize() {
+        if isNormalized { return }
         cells.sort { compareBytes($0.column, $1.column) < 0 }
         var out: [Cell] = []
         out.reserveCapacity(cells.count)
@@ -27,6 +28,16 @@ public struct Row: Hashable, Sendable {
             }
         }
         cells = out
+    }
+
+    /// True if cells are strictly ascending by column (sorted, no duplicates).
+    var isNormalized: Bool {
+        var i = 1
+        while i < cells.count {
+            if compareBytes(cells[i - 1].column, cells[i].column) >= 0 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Merges another version of the same row into this one.

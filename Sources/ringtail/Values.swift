@@ -1,0 +1,82 @@
+// Parsing typed values typed on the command line, and printing them back.
+import ArgumentParser
+import Foundation
+import RingtailStorage
+
+enum Values {
+    /// Parses `text` as a value of `type`. Timestamps accept ISO 8601
+    /// (2026-11-21T10:00:00Z), integer microseconds, or "now".
+    static func parse(_ text: String, as type: ColumnType, nowMicros: Int64) throws -> TypedValue {
+        func bad() -> ValidationError { ValidationError("'\(text)' is not a valid \(type.rawValue)") }
+        switch type {
+        case .text: return .text(text)
+        case .bigint: guard let v = Int64(text) else { throw bad() }; return .bigint(v)
+        case .int: guard let v = Int32(text) else { throw bad() }; return .int(v)
+        case .double: guard let v = Double(text) else { throw bad() }; return .double(v)
+        case .boolean:
+            switch text.lowercased() {
+            case "true", "1", "yes": return .boolean(true)
+            case "false", "0", "no": return .boolean(false)
+            default: throw bad()
+            }
+        case .blob:
+            let hex = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
+            guard hex.count % 2 == 0 else { throw bad() }
+            var out: [UInt8] = []
+            var i = hex.startIndex
+            while i < hex.endIndex {
+                let j = hex.index(i, offsetBy: 2)
+                guard let b = UInt8(hex[i..<j], radix: 16) else { throw bad() }
+                out.append(b)
+                i = j
+            }
+            return .blob(out)
+        case .timestamp:
+            if text == "now" { return .timestamp(nowMicros) }
+            if let v = Int64(text) { return .timestamp(v) }
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let d = f.date(from: text) ?? ISO8601DateFormatter().date(from: text) {
+                return .timestamp(Int64((d.timeIntervalSince1970 * 1_000_000).rounded()))
+            }
+            throw bad()
+        }
+    }
+
+    static func render(_ v: TypedValue) -> String {
+        if case .timestamp(let micros) = v {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return f.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
+        }
+        return v.description
+    }
+
+    static func json(_ v: TypedValue) -> Any {
+        switch v {
+        case .text(let s): return s
+        case .bigint(let x): return x
+        case .int(let x): return x
+        case .double(let x): return x
+        case .boolean(let b): return b
+        case .timestamp: return render(v)
+        case .blob: return v.description
+        }
+    }
+
+    /// Parses "name:type" column specs.
+    static func columns(_ specs: [String]) throws -> [ColumnDefinition] {
+        try specs.flatMap { $0.split(separator: ",") }.map { spec in
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let type = ColumnType(rawValue: parts[1].lowercased()) else {
+                throw ValidationError("column '\(spec)' must be name:type with type one of \(ColumnType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return ColumnDefinition(parts[0], type)
+        }
+    }
+
+    static func jsonLine(_ object: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
