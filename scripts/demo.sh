@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --product ringtail
-exec .build/debug/ringtail local demo --data .ringtail-demo "$@"
+exec .build/debug/ringtail local --data .ringtail-demo demo "$@"

@@ -10,7 +10,8 @@ import RingtailStorage
 struct CrashWriter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crash-writer", abstract: "Write numbered rows until killed (crash testing).", shouldDisplay: false)
-    @OptionGroup var engine: EngineOptionGroup
+    @ParentCommand var local: LocalCommand
+    var engine: EngineOptionGroup { local.engine }
     @Option var start: Int = 0
     @Option var threads: Int = 4
     @Option(help: "Stop after this many writes (0: never).") var count: Int = 0

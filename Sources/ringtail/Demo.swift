@@ -10,7 +10,9 @@ import RingtailStorage
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "A narrated tour of the storage engine (the quick start's main job).")
-    @Option(help: "Scratch directory (deleted first).") var data: String = ".ringtail-demo"
+    @ParentCommand var local: LocalCommand
+    /// Everything the demo writes lives under DATA/demo, which it deletes first.
+    var data: String { local.engine.data + "/demo" }
     @Option var sensors: Int = 200
     @Option var readings: Int = 288
 
@@ -103,7 +105,7 @@ struct Demo: ParsableCommand {
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
-        process.arguments = ["local", "crash-writer", "--data", directory, "--sync", "batch", "--threads", "4"]
+        process.arguments = ["local", "--data", directory, "--sync", "batch", "crash-writer", "--threads", "4"]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

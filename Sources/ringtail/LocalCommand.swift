@@ -9,7 +9,7 @@ import RingtailStorage
 
 struct EngineOptionGroup: ParsableArguments {
     @Option(name: .long, help: "Data directory of the engine.")
-    var data: String
+    var data: String = "ringtail-data"
 
     @Option(name: .long, help: "Commit log sync: batch, group or periodic.")
     var sync: String = "batch"
@@ -29,9 +29,11 @@ struct EngineOptionGroup: ParsableArguments {
 struct LocalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "local",
-        abstract: "Drive one embedded storage engine directly (no network).",
+        abstract: "Drive one embedded storage engine directly (no network): ringtail local --data DIR <command>.",
         subcommands: [CreateTable.self, Tables.self, Put.self, Get.self, Scan.self, Delete.self,
                       Flush.self, Compact.self, Stats.self, Demo.self, CrashWriter.self])
+
+    @OptionGroup var engine: EngineOptionGroup
 }
 
 /// The table's definition and id, or a clear error.
@@ -92,7 +94,8 @@ func printRows(_ rows: [Row], _ definition: TableDefinition, json: Bool) {
 extension LocalCommand {
     struct CreateTable: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create-table", abstract: "Create KEYSPACE.TABLE.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         @Argument(help: "KEYSPACE.TABLE") var name: String
         @Option(name: .customLong("partition-key"), help: "Partition key columns, name:type (repeat or comma-separate).")
         var partitionKey: [String] = ["key:text"]
@@ -138,7 +141,8 @@ extension LocalCommand {
 
     struct Tables: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tables.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         func run() throws {
             let e = try engine.open()
             defer { try? e.close() }
@@ -151,7 +155,8 @@ extension LocalCommand {
 
     struct Put: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write cells of one row.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         @Argument(help: "KEYSPACE.TABLE") var table: String
         @Option(help: "Partition key value(s), in key column order.") var key: [String]
         @Option(help: "Clustering value(s), in clustering column order.") var clustering: [String] = []
@@ -182,7 +187,8 @@ extension LocalCommand {
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read one row, or a whole partition.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         @Argument var table: String
         @Option var key: [String]
         @Option var clustering: [String] = []
@@ -202,7 +208,8 @@ extension LocalCommand {
 
     struct Scan: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read a partition's rows in a clustering (time) range.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         @Argument var table: String
         @Option var key: [String]
         @Option(help: "Lower bound (inclusive) on the first clustering column.") var from: String?
@@ -228,7 +235,8 @@ extension LocalCommand {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a partition, a row, a cell (--column), or a clustering range (--from/--to).")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         @Argument var table: String
         @Option var key: [String]
         @Option var clustering: [String] = []
@@ -264,7 +272,8 @@ extension LocalCommand {
 
     struct Flush: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write all memtables to SSTables.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         func run() throws {
             let e = try engine.open()
             try e.flush()
@@ -275,7 +284,8 @@ extension LocalCommand {
 
     struct Compact: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run due compactions (or --major: everything into one SSTable per table).")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         @Flag var major = false
         func run() throws {
             let e = try engine.open()
@@ -289,7 +299,8 @@ extension LocalCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Engine counters and live SSTables per table.")
-        @OptionGroup var engine: EngineOptionGroup
+        @ParentCommand var local: LocalCommand
+        var engine: EngineOptionGroup { local.engine }
         func run() throws {
             let e = try engine.open()
             defer { try? e.close() }

@@ -36,7 +36,7 @@ import Testing
         for cycle in 0..<Self.cycles {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.ringtailBinary)
-            process.arguments = ["local", "crash-writer", "--data", directory, "--sync", sync, "--threads", "4", "--start", String(next)]
+            process.arguments = ["local", "--data", directory, "--sync", sync, "crash-writer", "--threads", "4", "--start", String(next)]
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
