@@ -45,6 +45,9 @@ public struct EngineStatistics: Sendable, CustomStringConvertible {
     public var tombstonesPurged = 0
     public var compactionFailures = 0
     public var memtableBytes = 0
+    /// Most memtable bytes ever held at once (bounded by the budget plus one
+    /// mutation per concurrent writer).
+    public var memtableBytesPeak = 0
     public var liveSSTables = 0
     public var liveSSTableBytes = 0
     public var commitLogSegments = 0
@@ -59,7 +62,7 @@ public struct EngineStatistics: Sendable, CustomStringConvertible {
     public var description: String {
         """
         writes \(writes), reads \(reads)
-        memtable bytes \(memtableBytes), write stalls \(writeStalls) (\(writeStallMicros / 1000) ms)
+        memtable bytes \(memtableBytes) (peak \(memtableBytesPeak)), write stalls \(writeStalls) (\(writeStallMicros / 1000) ms)
         flushes \(flushes) (\(ByteCount(bytes: flushedBytes))), compactions \(compactions) \
         (\(ByteCount(bytes: compactedInputBytes)) in, \(ByteCount(bytes: compactedOutputBytes)) out)
         live sstables \(liveSSTables) (\(ByteCount(bytes: liveSSTableBytes))), expired sstables dropped \(expiredSSTablesDropped), tombstones purged \(tombstonesPurged)

@@ -49,6 +49,7 @@ extension StorageEngine {
             throw error
         }
         memtableBytes += table.active.apply(update, token: token, position: position)
+        if memtableBytes > stats.memtableBytesPeak { stats.memtableBytesPeak = memtableBytes }
         stats.writes += 1
         if table.active.bytes >= options.flushThresholdBytes {
             switchMemtable(table)
