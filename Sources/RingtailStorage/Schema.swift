@@ -124,6 +124,21 @@ public struct TableDefinition: Hashable, Sendable {
             else { throw bad("keyspace and table names are 1 to 48 letters, digits or underscores: '\(part)'") }
         }
         if partitionKey.isEmpty { throw bad("a table needs at least one partition key column") }
+        for column in partitionKey + clusteringKey + columns where column.name.isEmpty || column.name.utf8.count > 255 {
+            throw bad("column names are 1 to 255 bytes: '\(column.name.prefix(40))'")
+        }
+        func thresholds(_ st: SizeTieredOptions) throws(StorageError) {
+            guard st.minThreshold >= 2, st.maxThreshold >= st.minThreshold, st.maxThreshold <= 1024,
+                  st.bucketLow > 0, st.bucketHigh >= st.bucketLow else {
+                throw bad("size-tiered thresholds must satisfy 2 <= min <= max <= 1024 and 0 < bucket_low <= bucket_high")
+            }
+        }
+        switch options.compaction {
+        case .sizeTiered(let st): try thresholds(st)
+        case .timeWindow(let tw):
+            try thresholds(tw.sizeTiered)
+            if tw.size > 100_000 { throw bad("time window size must be at most 100000 units") }
+        }
         if !(options.bloomFalsePositiveChance > 0 && options.bloomFalsePositiveChance < 1) {
             throw bad("bloom_filter_fp_chance must be between 0 and 1")
         }

@@ -9,7 +9,7 @@ import Testing
 @testable import RingtailStorage
 
 @Suite struct CrashTests {
-    static let pointsPerMode = Int(environment("RINGTAIL_CRASH_POINTS") ?? "") ?? 1200
+    static let pointsPerMode = Int(environment("RINGTAIL_CRASH_POINTS") ?? "") ?? 800
 
     @Test(arguments: [CommitLogSyncMode.batch, .group(.milliseconds(2))])
     func acknowledgedWritesSurviveCrashes(mode: CommitLogSyncMode) throws {
@@ -22,7 +22,7 @@ import Testing
         #expect(failures == 0)
     }
 
-    /// Runs one workload with one crash; returns false on a violated promise.
+    /// Runs two workload phases, each cut by a crash; returns false on a violated promise.
     func crashOnce(seed: UInt64, mode: CommitLogSyncMode) throws -> Bool {
         let clock = ManualClock()
         let fs = CrashableFileSystem()
@@ -43,50 +43,63 @@ import Testing
             table = try engine.ensureTable("c", options: options)
             try engine.close()
         }
-        let crashAt = generator.entropy.next(below: 900)
-        fs.crash(afterOperations: crashAt)
-        var inFlight: PartitionUpdate?
-        do {
-            let engine = try h.open()
-            for _ in 0..<150 {
-                let roll = generator.entropy.next(below: 100)
-                if roll < 85 {
-                    let m = generator.next(table: table)
-                    inFlight = m.update
-                    try engine.apply(m)
-                    model.apply(m.update)
-                    inFlight = nil
-                } else if roll < 93 {
-                    try engine.flush()
-                } else {
-                    try engine.runBackgroundWork()
+        // Two crashes in a row: bugs that need a restart to set them up
+        // (positions recorded before a restart, reused after it) show only then.
+        var reopened: StorageEngine? = nil
+        for phase in 0..<2 {
+            let crashAt = generator.entropy.next(below: 900)
+            fs.crash(afterOperations: crashAt)
+            var inFlight: PartitionUpdate?
+            do {
+                var engine = try h.open()
+                for _ in 0..<150 {
+                    let roll = generator.entropy.next(below: 100)
+                    if roll < 3 {
+                        // A process kill without power loss: written bytes stay.
+                        engine.simulateKill()
+                        engine = try h.open()
+                    } else if roll < 85 {
+                        let m = generator.next(table: table)
+                        inFlight = m.update
+                        try engine.apply(m)
+                        model.apply(m.update)
+                        inFlight = nil
+                    } else if roll < 94 {
+                        try engine.flush()
+                    } else {
+                        try engine.runBackgroundWork()
+                    }
+                    clock.advance(by: .milliseconds(200))
                 }
-                clock.advance(by: .milliseconds(200))
+                try? engine.close()
+            } catch {
+                // The crash: the engine is abandoned where it stood.
             }
-            try? engine.close()
-        } catch {
-            // The crash: the engine is abandoned where it stood.
-        }
-        var entropy = SeededEntropy(seed: seed ^ 0xC0FFEE)
-        fs.recoverFromCrash(entropy: &entropy)
-        let reopened: StorageEngine
-        do {
-            reopened = try h.open()
-        } catch {
-            Issue.record("seed \(seed): reopen after crash at op \(crashAt) failed: \(error)")
-            return false
-        }
-        defer { try? reopened.close() }
-        let now = clock.wallMicros()
-        var withInFlight = model
-        if let inFlight { withInFlight.apply(inFlight) }
-        for key in generator.keys {
-            let actual = try reopened.rendered(table, key)
-            if actual != model.expected(key, now: now) && actual != withInFlight.expected(key, now: now) {
-                Issue.record("seed \(seed) crash at op \(crashAt): key \(String(decoding: key, as: UTF8.self)) reads \(actual), expected \(model.expected(key, now: now))")
+            var entropy = SeededEntropy(seed: seed ^ 0xC0FFEE ^ UInt64(phase))
+            fs.recoverFromCrash(entropy: &entropy)
+            let engine: StorageEngine
+            do {
+                engine = try h.open()
+            } catch {
+                Issue.record("seed \(seed) phase \(phase): reopen after crash at op \(crashAt) failed: \(error)")
                 return false
             }
+            let now = clock.wallMicros()
+            var withInFlight = model
+            if let inFlight { withInFlight.apply(inFlight) }
+            for key in generator.keys {
+                let actual = try engine.rendered(table, key)
+                if actual == withInFlight.expected(key, now: now) && actual != model.expected(key, now: now) {
+                    model = withInFlight // the in-flight mutation landed; later phases must keep it
+                } else if actual != model.expected(key, now: now) {
+                    Issue.record("seed \(seed) phase \(phase) crash at op \(crashAt): key \(String(decoding: key, as: UTF8.self)) reads \(actual), expected \(model.expected(key, now: now))")
+                    return false
+                }
+            }
+            if phase == 1 { reopened = engine } else { try engine.close() }
         }
+        guard let reopened else { return false }
+        defer { try? reopened.close() }
         // Every live file verifies, and the engine still compacts and writes.
         for s in reopened.sstables(of: table) {
             try SSTableReader(fileSystem: fs, path: s.path, limits: StorageLimits(), cache: nil).verify()

@@ -109,7 +109,8 @@ final class CommitLog: @unchecked Sendable {
         try drive(until: end, sync: options.syncMode.syncsBeforeAck)
     }
 
-    /// Writes and fsyncs everything appended so far (periodic timer, flush, close).
+    /// Writes and fsyncs everything appended so far (periodic syncer,
+    /// `runBackgroundWork`, close).
     func sync() throws(StorageError) {
         let target = lock.withLock { appended }
         try drive(until: target, sync: true)

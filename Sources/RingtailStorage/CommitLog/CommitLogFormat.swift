@@ -171,6 +171,10 @@ enum CommitLogScanner {
             if allowTornTail { return CommitLogSegmentScan(segment: 0, records: [], validBytes: 0, tornTailOffset: 0) }
             throw corrupt("segment header truncated (\(bytes.count) bytes)", 0)
         }
+        if allowTornTail && bytes[0..<h].allSatisfy({ $0 == 0 }) {
+            // The header never reached the disk (a crash right after the file was created).
+            return CommitLogSegmentScan(segment: 0, records: [], validBytes: 0, tornTailOffset: 0)
+        }
         guard Array(bytes[0..<4]) == CommitLogFormat.magic else { throw corrupt("not a commit log segment (bad magic)", 0) }
         var r = ByteReader(bytes, offset: 4)
         let version = (try? r.readUInt16()) ?? 0

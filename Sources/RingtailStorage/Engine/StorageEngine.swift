@@ -59,6 +59,14 @@ public final class StorageEngine: @unchecked Sendable {
                 throw e
             } catch let e as FileSystemError { throw .io(e) } catch { throw StorageError(code: .io, message: "\(error)") }
         } else {
+            // No manifest: a new engine, unless SSTables say otherwise. Never
+            // delete data files because the file naming them is missing.
+            let existing = (try? fileSystem.listDirectory(Path.join(directory, "tables"))) ?? []
+            if existing.contains(where: { SSTableFormat.parseFileName($0) != nil }) {
+                throw StorageError(code: .corruption,
+                                   message: "MANIFEST is missing but tables/ holds SSTables; refusing to open (restore the manifest or move the data away)",
+                                   path: manifestPath)
+            }
             manifest = Manifest()
         }
 
@@ -87,11 +95,16 @@ public final class StorageEngine: @unchecked Sendable {
         stats.replayedMutations = replay.applied
         stats.tornTailsTruncated = replay.tornTails
         for (_, t) in tables { memtableBytes += t.active.bytes }
+        // New segments must sort after every position the manifest has
+        // recorded, or replay would skip new writes as already flushed (the
+        // segment a flush recorded may never have been created on disk).
+        let recorded = manifest.tables.map { $0.flushedUpTo.segment }.max() ?? 0
+        let nextSegment = max(replay.nextSegment, recorded + 1)
         commitLog = CommitLog(fileSystem: fileSystem, clock: clock,
                               options: .init(directory: commitLogDirectory, syncMode: options.syncMode,
                                              segmentBytes: options.commitLogSegmentBytes.bytes,
                                              threaded: options.background == .threads),
-                              existingSegments: replay.segments, nextSegment: replay.nextSegment)
+                              existingSegments: replay.segments, nextSegment: nextSegment)
         if options.background == .threads { startWorkers() }
     }
 
@@ -274,6 +287,18 @@ public final class StorageEngine: @unchecked Sendable {
         for w in workers { w.join() }
         workers = []
         lock.withLock { closed = true }
+    }
+
+    /// For tests: the process dies here. Background threads stop, but
+    /// nothing more is written (no sync, no close); what is on disk stays.
+    func simulateKill() {
+        lock.withLock {
+            closing = true
+            lock.broadcast()
+        }
+        commitLog.wakeAll()
+        for w in workers { w.join() }
+        workers = []
     }
 
     deinit {
