@@ -4,15 +4,11 @@
 import RingtailCore
 @testable import RingtailStorage
 
-struct ReferenceModel: Equatable {
+struct ReferenceModel {
     var cells: [[UInt8]: [[UInt8]: [[UInt8]: Cell]]] = [:]
     var partitionDeletions: [[UInt8]: Int64] = [:]
     var rowDeletions: [[UInt8]: [[UInt8]: Int64]] = [:]
     var rangeDeletions: [[UInt8]: [(ClusteringRange, Int64)]] = [:]
-
-    static func == (a: ReferenceModel, b: ReferenceModel) -> Bool {
-        a.cells == b.cells && a.partitionDeletions == b.partitionDeletions && a.rowDeletions == b.rowDeletions
-    }
 
     /// The spec's tie rules: higher timestamp; then mortal (tombstone or
     /// expiring) over permanent; then later local deletion time; then
@@ -88,7 +84,6 @@ extension StorageEngine {
 struct MutationGenerator {
     var entropy: SeededEntropy
     var clock: ManualClock
-    var step: Int64 = 0
     let keys: [[UInt8]] = (0..<6).map { Array("p\($0)".utf8) }
     let columns: [[UInt8]] = [[], Array("a".utf8), Array("b".utf8), Array("c".utf8)]
 
@@ -100,7 +95,6 @@ struct MutationGenerator {
     /// Timestamps move forward with the operations, with jitter that
     /// creates ties and out-of-order arrivals (but never older than gc grace).
     mutating func timestamp() -> Int64 {
-        step += 1
         return clock.wallMicros() - Int64(entropy.next(below: 4)) * 1_000_000 + Int64(entropy.next(below: 3))
     }
 
