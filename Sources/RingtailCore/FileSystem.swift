@@ -91,9 +91,12 @@ extension WritableFile {
 extension ReadableFile {
     /// Reads exactly `count` bytes at `offset`, or throws if the file is shorter.
     public func read(at offset: Int, count: Int) throws(FileSystemError) -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: count)
+        // No zero-fill: the buffer is handed to the OS uninitialized and
+        // only the bytes actually read count as initialized.
         var failure: FileSystemError?
-        let got = result.withUnsafeMutableBytes { raw -> Int in
+        var got = 0
+        let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
             var done = 0
             while done < count {
                 do throws(FileSystemError) {
@@ -105,7 +108,8 @@ extension ReadableFile {
                     break
                 }
             }
-            return done
+            initialized = done
+            got = done
         }
         if let failure { throw failure }
         guard got == count else {

@@ -12,21 +12,38 @@ public struct PartitionResult: Sendable, Equatable {
 }
 
 /// A source of rows in output order (memtable array or SSTable cursor).
-private enum RowSource {
-    case memory(rows: [Row], index: Int, end: Int, step: Int)
-    case sstable(SSTableRowCursor)
+///
+/// A struct with the cursor stored inline (not an enum payload), so
+/// `next()` advances it in place: pulling a payload out of an enum and
+/// putting it back copied the whole cursor, with its arrays, per row.
+private struct RowSource {
+    private var rows: [Row]
+    private var index: Int
+    private let end: Int
+    private let step: Int
+    private var cursor: SSTableRowCursor?
+
+    static func memory(rows: [Row], index: Int, end: Int, step: Int) -> RowSource {
+        RowSource(rows: rows, index: index, end: end, step: step, cursor: nil)
+    }
+
+    static func sstable(_ cursor: SSTableRowCursor) -> RowSource {
+        RowSource(rows: [], index: 0, end: 0, step: 1, cursor: cursor)
+    }
+
+    private init(rows: [Row], index: Int, end: Int, step: Int, cursor: SSTableRowCursor?) {
+        self.rows = rows
+        self.index = index
+        self.end = end
+        self.step = step
+        self.cursor = cursor
+    }
 
     mutating func next() throws(StorageError) -> Row? {
-        switch self {
-        case .memory(let rows, let index, let end, let step):
-            guard index != end else { return nil }
-            self = .memory(rows: rows, index: index + step, end: end, step: step)
-            return rows[index]
-        case .sstable(var cursor):
-            let row = try cursor.next()
-            self = .sstable(cursor)
-            return row
-        }
+        if cursor != nil { return try cursor!.next() }
+        guard index != end else { return nil }
+        defer { index += step }
+        return rows[index]
     }
 }
 
@@ -95,52 +112,62 @@ extension StorageEngine {
     /// applying deletions and TTLs, and keeping only rows with live cells.
     private func mergeRows(_ sources: inout [RowSource], descending: Bool, limit: Int, nowMicros: Int64,
                            partitionDeletion: DeletionTime, rangeTombstones: [RangeTombstone]) throws(StorageError) -> [Row] {
-        var heads: [Row?] = []
+        // heads[i] is source i's current row if live[i]; non-optional so
+        // comparisons borrow the keys in place instead of copying rows.
+        var heads: [Row] = []
+        var live: [Bool] = []
         heads.reserveCapacity(sources.count)
-        for i in sources.indices { heads.append(try sources[i].next()) }
+        live.reserveCapacity(sources.count)
+        var liveCount = 0
+        for i in sources.indices {
+            if let row = try sources[i].next() {
+                heads.append(row)
+                live.append(true)
+                liveCount += 1
+            } else {
+                heads.append(Row(clustering: [], cells: []))
+                live.append(false)
+            }
+        }
         var out: [Row] = []
-        while out.count < limit {
-            var best: Int? = nil
-            for i in heads.indices {
-                guard let h = heads[i] else { continue }
-                if let b = best {
-                    let c = compareBytes(h.clustering, heads[b]!.clustering)
-                    if descending ? c > 0 : c < 0 { best = i }
-                } else {
+        if limit < 4096 { out.reserveCapacity(limit) }
+        let filter = LiveFilter(partitionDeletion: partitionDeletion, rangeTombstones: rangeTombstones, nowMicros: nowMicros)
+        while out.count < limit && liveCount > 0 {
+            var best = -1
+            for i in heads.indices where live[i] {
+                if best < 0 {
                     best = i
+                } else {
+                    let c = compareBytes(heads[i].clustering, heads[best].clustering)
+                    if descending ? c > 0 : c < 0 { best = i }
                 }
             }
-            guard let b = best else { break }
-            var row = heads[b]!
-            heads[b] = try sources[b].next()
-            for i in heads.indices where i != b {
-                while let h = heads[i], h.clustering == row.clustering {
-                    row.merge(h)
-                    heads[i] = try sources[i].next()
+            // Move the row out of its slot (no copy), then refill the slot.
+            var row = try Self.refill(&heads[best], &live[best], &liveCount, from: &sources[best])
+            if liveCount > 0 {
+                for i in heads.indices where i != best && live[i] {
+                    while live[i], compareBytes(heads[i].clustering, row.clustering) == 0 {
+                        row.merge(try Self.refill(&heads[i], &live[i], &liveCount, from: &sources[i]))
+                    }
                 }
             }
-            if let live = Self.liveView(row, partitionDeletion: partitionDeletion, rangeTombstones: rangeTombstones, nowMicros: nowMicros) {
-                out.append(live)
-            }
+            if filter.keep(&row) { out.append(row) }
         }
         return out
     }
 
-    /// The row as a reader sees it: only cells not deleted or expired, no
-    /// row marker; nil if nothing in it is live.
-    static func liveView(_ row: Row, partitionDeletion: DeletionTime, rangeTombstones: [RangeTombstone], nowMicros: Int64) -> Row? {
-        var deletion = DeletionTime.newest(partitionDeletion, row.deletion)
-        for rt in rangeTombstones where rt.range.contains(row.clustering) {
-            deletion = DeletionTime.newest(deletion, rt.deletion)
+    /// Returns the head row and replaces it with the source's next one.
+    private static func refill(_ head: inout Row, _ live: inout Bool, _ liveCount: inout Int,
+                               from source: inout RowSource) throws(StorageError) -> Row {
+        if var next = try source.next() {
+            swap(&head, &next)
+            return next
         }
-        var alive = false
-        var cells: [Cell] = []
-        cells.reserveCapacity(row.cells.count)
-        for cell in row.cells where cell.isLive(nowMicros: nowMicros) && !deletion.deletes(cell.timestamp) {
-            alive = true
-            if !cell.column.isEmpty { cells.append(cell) }
-        }
-        return alive ? Row(clustering: row.clustering, cells: cells) : nil
+        var taken = Row(clustering: [], cells: [])
+        swap(&head, &taken)
+        live = false
+        liveCount -= 1
+        return taken
     }
 
     /// Everything recorded for a partition, merged but not filtered: cells,
@@ -202,5 +229,51 @@ extension StorageEngine {
             if !result.rows.isEmpty { results.append(result) }
         }
         return (results, positions.last)
+    }
+}
+
+/// Turns a merged row into what a reader sees: drops deleted and expired
+/// cells and the row marker, and the row's own deletion marker.
+struct LiveFilter {
+    let partitionDeletion: DeletionTime
+    let rangeTombstones: [RangeTombstone]
+    let nowMicros: Int64
+
+    /// Rewrites `row` to its live view; false if nothing in it is live.
+    /// The common row (no deletions, every cell live, no marker) is kept
+    /// as is, without building a new cells array.
+    func keep(_ row: inout Row) -> Bool {
+        var deletion = DeletionTime.newest(partitionDeletion, row.deletion)
+        if !rangeTombstones.isEmpty {
+            for rt in rangeTombstones where rt.range.contains(row.clustering) {
+                deletion = DeletionTime.newest(deletion, rt.deletion)
+            }
+        }
+        let untouched = row.cells.withUnsafeBufferPointer { cells in
+            for i in cells.indices {
+                if cells[i].column.isEmpty || !cells[i].isLive(nowMicros: nowMicros) || deletion.deletes(cells[i].timestamp) {
+                    return false
+                }
+            }
+            return true
+        }
+        if untouched {
+            if !row.cells.isEmpty {
+                row.deletion = .live
+                return true
+            }
+            return false
+        }
+        var alive = false
+        var cells: [Cell] = []
+        cells.reserveCapacity(row.cells.count)
+        for cell in row.cells where cell.isLive(nowMicros: nowMicros) && !deletion.deletes(cell.timestamp) {
+            alive = true
+            if !cell.column.isEmpty { cells.append(cell) }
+        }
+        guard alive else { return false }
+        row.deletion = .live
+        row.cells = cells
+        return true
     }
 }

@@ -73,8 +73,15 @@ final class Memtable: @unchecked Sendable {
             s.bytes += size
             if lo < s.minTimestamp { s.minTimestamp = lo }
             if hi > s.maxTimestamp { s.maxTimestamp = hi }
-            // One lookup: insert an empty partition if absent, merge in place.
-            s.partitions[Key(token: token, key: update.key), default: PartitionUpdate(key: update.key)].merge(update)
+            // Merge in place if present (no copy of the stored partition);
+            // a new partition is stored as is. The token hash makes the
+            // second probe on insert cheap.
+            let key = Key(token: token, key: update.key)
+            if let i = s.partitions.index(forKey: key) {
+                s.partitions.values[i].merge(update)
+            } else {
+                s.partitions[key] = update
+            }
         }
         return size
     }

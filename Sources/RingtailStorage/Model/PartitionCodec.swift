@@ -77,6 +77,56 @@ enum PartitionCodec {
         return Cell(column: column, timestamp: timestamp, kind: kind, value: value)
     }
 
+    /// Like `decodeCell`, but reuses `lastColumn`'s storage when the column
+    /// name repeats (rows of a table mostly share names), saving an
+    /// allocation per cell. Same bytes, same checks.
+    static func decodeCell(_ r: inout ByteReader, base: Int64, limits: StorageLimits,
+                           lastColumn: inout [UInt8]) throws(DecodeError) -> Cell {
+        let at = r.offset
+        let flags = try r.readUInt8()
+        guard flags & ~cellFlagsKnown == 0, flags != cellFlagsKnown else {
+            throw .unknownTag(offset: at, tag: flags, what: "cell flags")
+        }
+        let columnCount = try r.readLength(limit: limits.columnNameBytesMax)
+        let same = columnCount <= r.remaining && columnCount == lastColumn.count && r.bytes.withUnsafeBytes { raw in
+            lastColumn.withUnsafeBytes { compareBytes(UnsafeRawBufferPointer(rebasing: raw[r.offset..<r.offset + columnCount]), $0) == 0 }
+        }
+        let column: [UInt8]
+        if same {
+            try r.skip(columnCount)
+            column = lastColumn
+        } else {
+            column = try r.readBytes(columnCount)
+            lastColumn = column
+        }
+        let timestamp = try r.readSignedVarint() &+ base
+        if flags & cellTombstone != 0 {
+            let deletedAt = try r.readSignedVarint() &+ base
+            return Cell(column: column, timestamp: timestamp, kind: .tombstone(deletedAt: deletedAt), value: [])
+        }
+        var kind = Cell.Kind.live
+        if flags & cellExpiring != 0 {
+            let ttlAt = r.offset
+            let ttl = try r.readVarint()
+            guard ttl <= UInt64(Int32.max) else { throw .invalid(offset: ttlAt, reason: "ttl \(ttl) out of range") }
+            kind = .expiring(ttlSeconds: Int32(ttl), expiresAt: try r.readSignedVarint() &+ base)
+        }
+        let value = try r.readLengthPrefixed(limit: limits.cellValueBytesMax)
+        return Cell(column: column, timestamp: timestamp, kind: kind, value: value)
+    }
+
+    /// `decodeRow` with column-name reuse (see `decodeCell(_:base:limits:lastColumn:)`).
+    static func decodeRow(_ r: inout ByteReader, base: Int64, limits: StorageLimits,
+                          lastColumn: inout [UInt8]) throws(DecodeError) -> Row {
+        let clustering = try r.readLengthPrefixed(limit: limits.clusteringKeyBytesMax)
+        let deletion = try decodeDeletion(&r, base: base)
+        let count = try r.readLength(limit: r.remaining)
+        var cells: [Cell] = []
+        cells.reserveCapacity(count)
+        for _ in 0..<count { cells.append(try decodeCell(&r, base: base, limits: limits, lastColumn: &lastColumn)) }
+        return Row(clustering: clustering, deletion: deletion, cells: cells)
+    }
+
     /// Row body: clustering, deletion, cells (no leading tag).
     static func encode(_ row: Row, base: Int64, into w: inout ByteWriter) {
         w.writeLengthPrefixed(row.clustering)

@@ -10,15 +10,18 @@ final class BlockCache: @unchecked Sendable {
         var block: Int
     }
 
-    private struct Entry {
+    /// One ring slot. The CLOCK hand walks the ring alone; the map is
+    /// touched only to find a slot and to forget an evicted key.
+    private struct Slot {
+        var key: Key
         var bytes: [UInt8]
         var referenced: Bool
-        var slot: Int
+        var occupied: Bool
     }
 
     private struct State {
-        var map: [Key: Entry] = [:]
-        var ring: [Key?] = []
+        var map: [Key: Int] = [:]
+        var ring: [Slot] = []
         var free: [Int] = []
         var hand = 0
         var usedBytes = 0
@@ -35,10 +38,10 @@ final class BlockCache: @unchecked Sendable {
 
     func get(_ key: Key) -> [UInt8]? {
         state.withLock { s in
-            if let e = s.map[key] {
-                if !e.referenced { s.map[key]!.referenced = true }
+            if let slot = s.map[key] {
+                s.ring[slot].referenced = true
                 s.hits += 1
-                return e.bytes
+                return s.ring[slot].bytes
             }
             s.misses += 1
             return nil
@@ -50,29 +53,33 @@ final class BlockCache: @unchecked Sendable {
         guard size <= capacityBytes / 4 else { return }
         state.withLock { s in
             guard s.map[key] == nil else { return }
+            // Bounded: each full turn of the hand clears every reference
+            // bit, so the second turn evicts until there is room.
             while s.usedBytes + size > capacityBytes, !s.map.isEmpty {
                 if s.hand >= s.ring.count { s.hand = 0 }
-                if let k = s.ring[s.hand] {
-                    if s.map[k]!.referenced {
-                        s.map[k]!.referenced = false
+                if s.ring[s.hand].occupied {
+                    if s.ring[s.hand].referenced {
+                        s.ring[s.hand].referenced = false
                     } else {
-                        s.usedBytes -= s.map[k]!.bytes.count + 64
-                        s.map.removeValue(forKey: k)
-                        s.ring[s.hand] = nil
+                        s.usedBytes -= s.ring[s.hand].bytes.count + 64
+                        s.map.removeValue(forKey: s.ring[s.hand].key)
+                        s.ring[s.hand].bytes = []
+                        s.ring[s.hand].occupied = false
                         s.free.append(s.hand)
                     }
                 }
                 s.hand += 1
             }
+            let entry = Slot(key: key, bytes: bytes, referenced: false, occupied: true)
             let slot: Int
             if let f = s.free.popLast() {
                 slot = f
-                s.ring[f] = key
+                s.ring[f] = entry
             } else {
                 slot = s.ring.count
-                s.ring.append(key)
+                s.ring.append(entry)
             }
-            s.map[key] = Entry(bytes: bytes, referenced: false, slot: slot)
+            s.map[key] = slot
             s.usedBytes += size
         }
     }
@@ -80,10 +87,11 @@ final class BlockCache: @unchecked Sendable {
     /// Drops every block of a reader (its file was deleted).
     func evict(reader: UInt64) {
         state.withLock { s in
-            for (k, e) in s.map where k.reader == reader {
-                s.usedBytes -= e.bytes.count + 64
-                s.ring[e.slot] = nil
-                s.free.append(e.slot)
+            for (k, slot) in s.map where k.reader == reader {
+                s.usedBytes -= s.ring[slot].bytes.count + 64
+                s.ring[slot].bytes = []
+                s.ring[slot].occupied = false
+                s.free.append(slot)
                 s.map.removeValue(forKey: k)
             }
         }

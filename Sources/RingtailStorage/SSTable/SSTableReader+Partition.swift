@@ -26,18 +26,30 @@ extension SSTableReader {
     /// Rows of this partition in data block `block` from byte `start`, in
     /// stored order, up to its end-of-partition marker or the block's end.
     func rows(inBlock block: Int, from start: Int) throws(StorageError) -> (rows: [Row], ended: Bool) {
+        var out: [Row] = []
+        let ended = try rows(inBlock: block, from: start, in: .all, into: &out)
+        return (out, ended)
+    }
+
+    /// Appends this partition's rows in data block `block` from byte
+    /// `start` that lie in `slice` to `out`, in stored order; returns true
+    /// if the partition's end marker was reached. Rows outside the slice
+    /// are decoded (the format has no row lengths) but not kept.
+    func rows(inBlock block: Int, from start: Int, in slice: ClusteringRange, into out: inout [Row]) throws(StorageError) -> Bool {
         let bytes = try dataBlock(block)
         var r = ByteReader(bytes, offset: min(start, bytes.count))
-        var out: [Row] = []
+        let filtered = slice != .all
+        var lastColumn: [UInt8] = []
         do throws(DecodeError) {
             while !r.isAtEnd {
                 let at = r.offset
                 let tag = try r.readUInt8()
                 switch tag {
                 case SSTableFormat.itemRow:
-                    out.append(try PartitionCodec.decodeRow(&r, base: statistics.baseTimestamp, limits: limits))
+                    let row = try PartitionCodec.decodeRow(&r, base: statistics.baseTimestamp, limits: limits, lastColumn: &lastColumn)
+                    if !filtered || slice.contains(row.clustering) { out.append(row) }
                 case SSTableFormat.itemEndOfPartition:
-                    return (out, true)
+                    return true
                 default:
                     throw .unknownTag(offset: at, tag: tag, what: "row item")
                 }
@@ -45,7 +57,7 @@ extension SSTableReader {
         } catch {
             throw .corruption("data block \(block): \(error)", path: path, offset: 0)
         }
-        return (out, false)
+        return false
     }
 }
 
@@ -90,18 +102,28 @@ struct SSTableRowCursor {
     mutating func next() throws(StorageError) -> Row? {
         while true {
             if pendingIndex < pending.count {
+                // Move the row out, leaving an empty one, so the caller
+                // holds the only reference (no retain now, no release later).
                 defer { pendingIndex += 1 }
-                return pending[pendingIndex]
+                return swapOut(&pending[pendingIndex])
             }
             guard nextBlock < order.count else { return nil }
             let item = blockList[order[nextBlock]]
             nextBlock += 1
-            var rows = try reader.rows(inBlock: item.block, from: item.start).rows.filter { slice.contains($0.clustering) }
-            if reversed { rows.reverse() }
-            pending = rows
+            // Reuse the buffer: rows already handed out were moved out of it.
+            pending.removeAll(keepingCapacity: true)
             pendingIndex = 0
+            _ = try reader.rows(inBlock: item.block, from: item.start, in: slice, into: &pending)
+            if reversed { pending.reverse() }
         }
     }
+}
+
+@inline(__always)
+private func swapOut(_ row: inout Row) -> Row {
+    var taken = Row(clustering: [], cells: [])
+    swap(&taken, &row)
+    return taken
 }
 
 /// Reads every partition of an SSTable in (token, key) order.
