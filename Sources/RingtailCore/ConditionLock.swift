@@ -9,31 +9,45 @@ import Glibc
 import Darwin
 #endif
 
-/// A pthread mutex plus one condition variable.
+/// A pthread mutex plus one or more condition variables on it.
 ///
 /// Thread safety: all methods may be called from any thread. `wait` must be
-/// called with the lock held (inside `withLock`).
+/// called with the lock held (inside `withLock`). Condition 0 is the default.
 public final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let conditions: UnsafeMutablePointer<pthread_cond_t>
+    private let conditionCount: Int
+    private var condition: UnsafeMutablePointer<pthread_cond_t> { conditions }
 
-    public init() {
+    public init(conditions count: Int = 1) {
+        precondition(count >= 1)
+        conditionCount = count
+        conditions = .allocate(capacity: count)
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         #if os(Linux)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         #endif
-        pthread_cond_init(condition, &attributes)
+        for i in 0..<count { pthread_cond_init(conditions + i, &attributes) }
         pthread_condattr_destroy(&attributes)
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        for i in 0..<conditionCount { pthread_cond_destroy(conditions + i) }
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        conditions.deallocate()
         mutex.deallocate()
     }
+
+    /// Waits on condition `index`. Lock must be held.
+    public func wait(condition index: Int) {
+        precondition(index >= 0 && index < conditionCount)
+        pthread_cond_wait(conditions + index, mutex)
+    }
+
+    public func signal(condition index: Int) { pthread_cond_signal(conditions + index) }
+    public func broadcast(condition index: Int) { pthread_cond_broadcast(conditions + index) }
 
     public func lock() { pthread_mutex_lock(mutex) }
     public func unlock() { pthread_mutex_unlock(mutex) }
@@ -51,7 +65,11 @@ public final class ConditionLock: @unchecked Sendable {
     /// Waits for a signal or until `timeout` passes. Lock must be held.
     /// Returns false on timeout.
     @discardableResult
-    public func wait(timeout: Duration) -> Bool {
+    public func wait(timeout: Duration) -> Bool { wait(condition: 0, timeout: timeout) }
+
+    /// Waits on condition `index` for a signal or until `timeout` passes.
+    @discardableResult
+    public func wait(condition index: Int, timeout: Duration) -> Bool {
         var deadline = timespec()
         #if os(Linux)
         clock_gettime(CLOCK_MONOTONIC, &deadline)
@@ -67,7 +85,7 @@ public final class ConditionLock: @unchecked Sendable {
         }
         deadline.tv_sec = sec
         deadline.tv_nsec = nsec
-        return pthread_cond_timedwait(condition, mutex, &deadline) == 0
+        return pthread_cond_timedwait(conditions + index, mutex, &deadline) == 0
     }
 
     public func signal() { pthread_cond_signal(condition) }

@@ -29,7 +29,11 @@ final class CommitLog: @unchecked Sendable {
     private let fileSystem: FileSystem
     private let clock: Clock
     let options: Options
-    private let lock = ConditionLock()
+    /// Conditions 0 and 1 alternate by I/O generation: writers whose records
+    /// an I/O covers wait on `generation % 2`; writers that need the next I/O
+    /// wait on `(generation + 1) % 2`. A completion wakes the first group
+    /// and one of the second (to lead), never all 64 writers at once.
+    private let lock = ConditionLock(conditions: 2)
 
     // Guarded by `lock`.
     private var pending: [Chunk] = []
@@ -39,6 +43,11 @@ final class CommitLog: @unchecked Sendable {
     private var written: CommitLogPosition
     private var synced: CommitLogPosition
     private var ioBusy = false
+    /// Generation of the last I/O started; the one in flight if `ioBusy`.
+    private var generation: UInt64 = 0
+    /// What the I/O in flight covers, and whether it syncs.
+    private var inFlightTarget = CommitLogPosition.zero
+    private var inFlightSyncs = false
     private var failure: StorageError?
     private var lastSync: Instant
     private var closed = false
@@ -129,7 +138,8 @@ final class CommitLog: @unchecked Sendable {
                 return
             }
             if ioBusy {
-                lock.wait()
+                let covered = end <= inFlightTarget && (inFlightSyncs || !sync)
+                lock.wait(condition: Int((covered ? generation : generation &+ 1) % 2))
                 continue
             }
             if sync, options.threaded, !waitedForWindow, case .group(let window) = options.syncMode {
@@ -138,7 +148,7 @@ final class CommitLog: @unchecked Sendable {
                 let elapsed = clock.now() - lastSync
                 if elapsed < window {
                     waitedForWindow = true
-                    lock.wait(timeout: window - elapsed)
+                    lock.wait(condition: Int((generation &+ 1) % 2), timeout: window - elapsed)
                     continue
                 }
             }
@@ -147,12 +157,17 @@ final class CommitLog: @unchecked Sendable {
             pending = []
             let target = appended
             ioBusy = true
+            generation &+= 1
+            inFlightTarget = target
+            inFlightSyncs = sync
             lock.unlock()
             let error = performIO(chunks, sync: sync)
             lock.lock()
             ioBusy = false
             if let error {
                 failure = error
+                lock.broadcast(condition: 0)
+                lock.broadcast(condition: 1)
             } else {
                 written = target
                 if sync {
@@ -160,8 +175,9 @@ final class CommitLog: @unchecked Sendable {
                     lastSync = clock.now()
                     syncCount += 1
                 }
+                lock.broadcast(condition: Int(generation % 2))
+                lock.signal(condition: Int((generation &+ 1) % 2))
             }
-            lock.broadcast()
         }
     }
 
@@ -215,7 +231,10 @@ final class CommitLog: @unchecked Sendable {
 
     /// Stops and wakes the periodic syncer (used at shutdown).
     func wakeAll() {
-        lock.withLock { lock.broadcast() }
+        lock.withLock {
+            lock.broadcast(condition: 0)
+            lock.broadcast(condition: 1)
+        }
         syncerLock.withLock {
             syncerStopped = true
             syncerLock.broadcast()

@@ -105,7 +105,13 @@ public final class StorageEngine: @unchecked Sendable {
                                              segmentBytes: options.commitLogSegmentBytes.bytes,
                                              threaded: options.background == .threads),
                               existingSegments: replay.segments, nextSegment: nextSegment)
-        if options.background == .threads { startWorkers() }
+        if options.background == .threads {
+            // Write replayed data out in the background (as LevelDB does at
+            // recovery), so reads after a restart need not merge a large
+            // replayed memtable and the replayed segments can be deleted.
+            lock.withLock { for t in tables.values { switchMemtable(t) } }
+            startWorkers()
+        }
     }
 
     struct ReplayResult {
