@@ -82,7 +82,25 @@ extension StorageEngine {
         lock.broadcast()
     }
 
+    /// True if `stampLocalTimes` would change anything (checked first, so
+    /// the common case never copies the caller's arrays).
+    static func needsStamping(_ u: PartitionUpdate, defaultTTL: Int32) -> Bool {
+        func unset(_ d: DeletionTime) -> Bool { !d.isLive && d.localDeletionTime == 0 }
+        if unset(u.deletion) || u.rangeTombstones.contains(where: { unset($0.deletion) }) { return true }
+        for row in u.rows {
+            if unset(row.deletion) { return true }
+            for cell in row.cells {
+                switch cell.kind {
+                case .live where defaultTTL > 0, .expiring(_, 0), .tombstone(0): return true
+                default: continue
+                }
+            }
+        }
+        return false
+    }
+
     static func stampLocalTimes(_ u: inout PartitionUpdate, nowMicros: Int64, defaultTTL: Int32) {
+        guard needsStamping(u, defaultTTL: defaultTTL) else { return }
         func stamp(_ d: inout DeletionTime) {
             if !d.isLive && d.localDeletionTime == 0 { d.localDeletionTime = nowMicros }
         }

@@ -85,14 +85,15 @@ public struct PartitionUpdate: Hashable, Sendable {
     }
 
     mutating func insertOrMerge(_ row: Row) {
-        if let last = rows.last {
-            let c = compareBytes(last.clustering, row.clustering)
-            if c < 0 { rows.append(row); return }
-            if c == 0 { rows[rows.count - 1].merge(row); return }
-        } else {
+        guard !rows.isEmpty else {
             rows.append(row)
             return
         }
+        // Compare with the last row in place (no copy of it): time-ordered
+        // writes append.
+        let c = compareBytes(rows[rows.count - 1].clustering, row.clustering)
+        if c < 0 { rows.append(row); return }
+        if c == 0 { rows[rows.count - 1].merge(row); return }
         var lo = 0, hi = rows.count
         while lo < hi {
             let mid = (lo + hi) / 2
