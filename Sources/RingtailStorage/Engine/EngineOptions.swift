@@ -52,6 +52,8 @@ public struct EngineStatistics: Sendable, CustomStringConvertible {
     public var liveSSTableBytes = 0
     public var commitLogSegments = 0
     public var commitLogFsyncs = 0
+    /// Memory held by loaded partition index chunks (kept with each SSTable).
+    public var partitionIndexBytes = 0
     public var blockCacheHits = 0
     public var blockCacheMisses = 0
     public var sstablesSkippedByBloom = 0
@@ -67,7 +69,7 @@ public struct EngineStatistics: Sendable, CustomStringConvertible {
         (\(ByteCount(bytes: compactedInputBytes)) in, \(ByteCount(bytes: compactedOutputBytes)) out)
         live sstables \(liveSSTables) (\(ByteCount(bytes: liveSSTableBytes))), expired sstables dropped \(expiredSSTablesDropped), tombstones purged \(tombstonesPurged)
         commit log segments \(commitLogSegments), fsyncs \(commitLogFsyncs), replayed mutations \(replayedMutations), torn tails truncated \(tornTailsTruncated)
-        block cache hits \(blockCacheHits), misses \(blockCacheMisses); sstables skipped by bloom \(sstablesSkippedByBloom), by bounds \(sstablesSkippedByBounds)
+        partition index memory \(ByteCount(bytes: partitionIndexBytes)); block cache hits \(blockCacheHits), misses \(blockCacheMisses); sstables skipped by bloom \(sstablesSkippedByBloom), by bounds \(sstablesSkippedByBounds)
         """
     }
 }

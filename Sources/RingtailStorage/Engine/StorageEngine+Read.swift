@@ -64,8 +64,10 @@ extension StorageEngine {
                      descending: Bool = false) throws(StorageError) -> PartitionResult {
         precondition(limit >= 0)
         let snap = try snapshot(table)
+        // One Murmur3 pass serves the bloom probes and the token.
         let hash = BloomFilter.hash(key)
-        let token = Murmur3.token(key)
+        let token = BloomFilter.token(hash)
+        assert(token == Murmur3.token(key))
         let now = clock.wallMicros()
         var partitionDeletion = DeletionTime.live
         var rangeTombstones: [RangeTombstone] = []
@@ -74,7 +76,7 @@ extension StorageEngine {
         for m in snap.memtables {
             guard let p = m.partition(key, token: token) else { continue }
             partitionDeletion = DeletionTime.newest(partitionDeletion, p.deletion)
-            rangeTombstones += p.rangeTombstones.filter { $0.range.overlaps(slice) }
+            if !p.rangeTombstones.isEmpty { rangeTombstones += p.rangeTombstones.filter { $0.range.overlaps(slice) } }
             let lo = p.firstIndex(in: slice)
             var hi = lo
             while hi < p.rows.count && !slice.isAbove(p.rows[hi].clustering) { hi += 1 }
@@ -90,11 +92,12 @@ extension StorageEngine {
             if s.partitionDeletionCount == 0 && s.rangeTombstoneCount == 0 && !s.mayHaveRows(in: slice) { skippedBounds += 1; continue }
             guard r.mayContain(hash: hash) else { skippedBloom += 1; continue }
             guard let entry = try r.find(PartitionPosition(token: token, key: key)) else { continue }
-            let (header, headerEnd) = try r.header(entry)
+            let (header, headerEnd, block) = try r.header(entry)
             partitionDeletion = DeletionTime.newest(partitionDeletion, header.deletion)
-            rangeTombstones += header.rangeTombstones.filter { $0.range.overlaps(slice) }
+            if !header.rangeTombstones.isEmpty { rangeTombstones += header.rangeTombstones.filter { $0.range.overlaps(slice) } }
             if s.mayHaveRows(in: slice) {
-                sources.append(.sstable(SSTableRowCursor(reader: r, entry: entry, headerEnd: headerEnd, slice: slice, descending: descending)))
+                sources.append(.sstable(SSTableRowCursor(reader: r, entry: entry, headerEnd: headerEnd, slice: slice,
+                                                         descending: descending, firstBlock: block)))
             }
         }
         if skippedBloom + skippedBounds > 0 {
@@ -175,7 +178,7 @@ extension StorageEngine {
     public func readRaw(_ table: TableID, key: [UInt8]) throws(StorageError) -> PartitionUpdate? {
         let snap = try snapshot(table)
         let hash = BloomFilter.hash(key)
-        let position = PartitionPosition(token: Murmur3.token(key), key: key)
+        let position = PartitionPosition(token: BloomFilter.token(hash), key: key)
         var merged: PartitionUpdate?
         func add(_ p: PartitionUpdate) {
             if merged == nil { merged = p } else { merged!.merge(p) }
@@ -183,8 +186,8 @@ extension StorageEngine {
         for m in snap.memtables { if let p = m.partition(key, token: position.token) { add(p) } }
         for r in snap.sstables where r.mayContain(hash: hash) {
             guard let entry = try r.find(position) else { continue }
-            var (p, headerEnd) = try r.header(entry)
-            var cursor = SSTableRowCursor(reader: r, entry: entry, headerEnd: headerEnd, slice: .all, descending: false)
+            var (p, headerEnd, block) = try r.header(entry)
+            var cursor = SSTableRowCursor(reader: r, entry: entry, headerEnd: headerEnd, slice: .all, descending: false, firstBlock: block)
             while let row = try cursor.next() { p.rows.append(row) }
             add(p)
         }

@@ -266,6 +266,7 @@ public final class StorageEngine: @unchecked Sendable {
         s.commitLogSegments = commitLog.segmentCount
         s.commitLogFsyncs = commitLog.fsyncCount
         let c = cache.statistics
+        s.partitionIndexBytes = cache.residentIndexBytes
         s.blockCacheHits = c.hits
         s.blockCacheMisses = c.misses
         return s

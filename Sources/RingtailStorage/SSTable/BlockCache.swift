@@ -1,12 +1,17 @@
-// A shared, byte-bounded cache of decompressed SSTable blocks and index
-// chunks, evicting with the CLOCK (second chance) policy.
+// A shared, byte-bounded cache of decompressed SSTable data blocks,
+// evicting with the CLOCK (second chance) policy. Index chunks are not
+// cached here: each reader keeps its own (PartitionIndex.swift); the cache
+// only counts their bytes, for statistics.
 import RingtailCore
+import Synchronization
 
-/// Decompressed blocks keyed by (reader, block). Thread-safe.
+/// Decompressed blocks keyed by (reader, block), each whole or a prefix
+/// (a point read decompresses only up to the end of its partition). A
+/// prefix is never returned where the whole block is asked for. Thread-safe.
 final class BlockCache: @unchecked Sendable {
     struct Key: Hashable {
         var reader: UInt64
-        /// Data blocks are >= 0; index chunks are encoded as -(chunk + 1).
+        /// Data block number (>= 0).
         var block: Int
     }
 
@@ -15,6 +20,8 @@ final class BlockCache: @unchecked Sendable {
     private struct Slot {
         var key: Key
         var bytes: [UInt8]
+        /// `bytes` is the whole block, not a prefix.
+        var complete: Bool
         var referenced: Bool
         var occupied: Bool
     }
@@ -31,14 +38,17 @@ final class BlockCache: @unchecked Sendable {
 
     let capacityBytes: Int
     private let state = Locked(State())
+    private let indexBytes = Atomic<Int>(0)
 
     init(capacityBytes: Int) {
         self.capacityBytes = capacityBytes
     }
 
-    func get(_ key: Key) -> [UInt8]? {
+    /// The block's bytes if cached whole or as a prefix of at least
+    /// `prefix` bytes (`.max`: only the whole block will do).
+    func get(_ key: Key, prefix: Int = .max) -> [UInt8]? {
         state.withLock { s in
-            if let slot = s.map[key] {
+            if let slot = s.map[key], s.ring[slot].complete || s.ring[slot].bytes.count >= prefix {
                 s.ring[slot].referenced = true
                 s.hits += 1
                 return s.ring[slot].bytes
@@ -48,11 +58,20 @@ final class BlockCache: @unchecked Sendable {
         }
     }
 
-    func put(_ key: Key, _ bytes: [UInt8]) {
+    /// Caches a block, whole or a prefix. A cached entry is replaced only
+    /// by a longer one (a prefix never displaces the whole block).
+    func put(_ key: Key, _ bytes: [UInt8], complete: Bool = true) {
         let size = bytes.count + 64
         guard size <= capacityBytes / 4 else { return }
         state.withLock { s in
-            guard s.map[key] == nil else { return }
+            if let old = s.map[key] {
+                guard !s.ring[old].complete, complete || bytes.count > s.ring[old].bytes.count else { return }
+                s.usedBytes -= s.ring[old].bytes.count + 64
+                s.map.removeValue(forKey: key)
+                s.ring[old].bytes = []
+                s.ring[old].occupied = false
+                s.free.append(old)
+            }
             // Bounded: each full turn of the hand clears every reference
             // bit, so the second turn evicts until there is room.
             while s.usedBytes + size > capacityBytes, !s.map.isEmpty {
@@ -70,7 +89,7 @@ final class BlockCache: @unchecked Sendable {
                 }
                 s.hand += 1
             }
-            let entry = Slot(key: key, bytes: bytes, referenced: false, occupied: true)
+            let entry = Slot(key: key, bytes: bytes, complete: complete, referenced: false, occupied: true)
             let slot: Int
             if let f = s.free.popLast() {
                 slot = f
@@ -96,6 +115,14 @@ final class BlockCache: @unchecked Sendable {
             }
         }
     }
+
+    /// Counts partition index bytes readers hold (outside the capacity).
+    func noteIndexBytes(_ delta: Int) {
+        indexBytes.add(delta, ordering: .relaxed)
+    }
+
+    /// Partition index bytes held by the readers sharing this cache.
+    var residentIndexBytes: Int { indexBytes.load(ordering: .relaxed) }
 
     var statistics: (hits: Int, misses: Int, bytes: Int) { state.withLock { ($0.hits, $0.misses, $0.usedBytes) } }
 }

@@ -40,28 +40,41 @@ enum BlockCompressor {
         }
     }
 
-    /// Decompresses `input` (stored with `tag`) into exactly `length` bytes.
-    /// Returns nil if the bytes do not decode to that length.
-    static func decompress(_ input: UnsafeRawBufferPointer, tag: UInt8, length: Int) -> [UInt8]? {
+    /// Decompresses `input` (stored with `tag`) into exactly `length`
+    /// bytes, or with LZ4 into only its first `prefix` bytes when that is
+    /// fewer (the block's checksum covers the stored bytes, so the rest
+    /// need not be decoded to trust the prefix). Returns nil if the bytes
+    /// do not decode to that length.
+    static func decompress(_ input: UnsafeRawBufferPointer, tag: UInt8, length: Int, prefix: Int = .max) -> [UInt8]? {
         switch tag {
         case tagNone:
             return input.count == length ? Array(input) : nil
         case tagLZ4:
             guard length > 0 else { return input.count == 0 ? [] : nil }
-            var out = [UInt8](repeating: 0, count: length)
-            let n = out.withUnsafeMutableBytes { dst in
-                LZ4_decompress_safe(input.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                    dst.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                    Int32(input.count), Int32(length))
+            let want = max(0, min(prefix, length))
+            guard want > 0 else { return [] }
+            var ok = false
+            // No zero-fill: only the bytes LZ4 wrote count as initialized.
+            let out = [UInt8](unsafeUninitializedCapacity: want) { dst, initialized in
+                let src = input.baseAddress!.assumingMemoryBound(to: CChar.self)
+                let n = dst.withMemoryRebound(to: CChar.self) { d in
+                    want == length
+                        ? LZ4_decompress_safe(src, d.baseAddress!, Int32(input.count), Int32(length))
+                        : LZ4_decompress_safe_partial(src, d.baseAddress!, Int32(input.count), Int32(want), Int32(want))
+                }
+                initialized = max(0, Int(n))
+                ok = n == Int32(want)
             }
-            return n == Int32(length) ? out : nil
+            return ok ? out : nil
         case tagZstd:
             guard length > 0 else { return input.count == 0 ? [] : nil }
-            var out = [UInt8](repeating: 0, count: length)
-            let n = out.withUnsafeMutableBytes { dst in
-                ZSTD_decompress(dst.baseAddress!, length, input.baseAddress!, input.count)
+            var ok = false
+            let out = [UInt8](unsafeUninitializedCapacity: length) { dst, initialized in
+                let n = ZSTD_decompress(dst.baseAddress!, length, input.baseAddress!, input.count)
+                ok = ZSTD_isError(n) == 0 && n == length
+                initialized = ok ? length : 0
             }
-            return ZSTD_isError(n) == 0 && n == length ? out : nil
+            return ok ? out : nil
         default:
             return nil
         }

@@ -4,10 +4,11 @@
 import RingtailCore
 
 extension SSTableReader {
-    /// Decodes the partition header at the entry; returns it (no rows) and
-    /// the offset just past it in the entry's block.
-    func header(_ entry: IndexEntry) throws(StorageError) -> (PartitionUpdate, Int) {
-        let bytes = try dataBlock(entry.block)
+    /// Decodes the partition header at the entry; returns it (no rows),
+    /// the offset just past it in the entry's block, and that block's bytes
+    /// (only up to `entry.end` when the entry gives it), for the cursor.
+    func header(_ entry: IndexEntry) throws(StorageError) -> (header: PartitionUpdate, end: Int, block: [UInt8]) {
+        let bytes = try dataBlock(entry.block, prefix: entry.end ?? .max)
         guard entry.offset < bytes.count else {
             throw .corruption("partition offset \(entry.offset) past block \(entry.block)", path: path, offset: 0)
         }
@@ -17,7 +18,7 @@ extension SSTableReader {
             guard tag == SSTableFormat.itemPartition else { throw .unknownTag(offset: entry.offset, tag: tag, what: "partition header") }
             let header = try PartitionCodec.decodeHeader(&r, base: statistics.baseTimestamp, limits: limits)
             guard header.key == entry.key else { throw .invalid(offset: entry.offset, reason: "partition key differs from index") }
-            return (header, r.offset)
+            return (header, r.offset, bytes)
         } catch {
             throw .corruption("data block \(entry.block): \(error)", path: path, offset: 0)
         }
@@ -36,7 +37,11 @@ extension SSTableReader {
     /// if the partition's end marker was reached. Rows outside the slice
     /// are decoded (the format has no row lengths) but not kept.
     func rows(inBlock block: Int, from start: Int, in slice: ClusteringRange, into out: inout [Row]) throws(StorageError) -> Bool {
-        let bytes = try dataBlock(block)
+        try rows(in: try dataBlock(block), block: block, from: start, in: slice, into: &out)
+    }
+
+    /// As `rows(inBlock:from:in:into:)`, on block `block`'s bytes in hand.
+    func rows(in bytes: [UInt8], block: Int, from start: Int, in slice: ClusteringRange, into out: inout [Row]) throws(StorageError) -> Bool {
         var r = ByteReader(bytes, offset: min(start, bytes.count))
         let filtered = slice != .all
         var lastColumn: [UInt8] = []
@@ -74,10 +79,19 @@ struct SSTableRowCursor {
     private var nextBlock = 0
     private var pending: [Row] = []
     private var pendingIndex = 0
+    /// The header's block as `header(_:)` returned it (maybe a prefix
+    /// ending at the partition's end), so it is not looked up again.
+    private var firstBlock: [UInt8]?
+    /// Where the partition ends in its first block, if the index says.
+    private let firstEnd: Int?
 
-    init(reader: SSTableReader, entry: IndexEntry, headerEnd: Int, slice: ClusteringRange, descending: Bool) {
+    /// `firstBlock`: the bytes `header(entry)` returned, if at hand.
+    init(reader: SSTableReader, entry: IndexEntry, headerEnd: Int, slice: ClusteringRange, descending: Bool,
+         firstBlock: [UInt8]? = nil) {
         self.reader = reader
         self.slice = slice
+        self.firstBlock = firstBlock
+        firstEnd = entry.end
         let storedDescending = reader.statistics.clusteringOrder == .descending
         reversed = storedDescending != descending
         var list: [(block: Int, first: [UInt8]?, start: Int)] = [(entry.block, nil, headerEnd)]
@@ -108,12 +122,25 @@ struct SSTableRowCursor {
                 return swapOut(&pending[pendingIndex])
             }
             guard nextBlock < order.count else { return nil }
-            let item = blockList[order[nextBlock]]
+            let listIndex = order[nextBlock]
+            let item = blockList[listIndex]
             nextBlock += 1
             // Reuse the buffer: rows already handed out were moved out of it.
             pending.removeAll(keepingCapacity: true)
             pendingIndex = 0
-            _ = try reader.rows(inBlock: item.block, from: item.start, in: slice, into: &pending)
+            if listIndex == 0 {
+                let bytes: [UInt8]
+                if let held = firstBlock { bytes = held } else { bytes = try reader.dataBlock(item.block, prefix: firstEnd ?? .max) }
+                firstBlock = nil
+                let ended = try reader.rows(in: bytes, block: item.block, from: item.start, in: slice, into: &pending)
+                // A prefix must hold the whole partition, as the index says.
+                guard ended || firstEnd == nil else {
+                    throw .corruption("partition runs past the end its index entry gives in data block \(item.block)",
+                                      path: reader.path, offset: 0)
+                }
+            } else {
+                _ = try reader.rows(inBlock: item.block, from: item.start, in: slice, into: &pending)
+            }
             if reversed { pending.reverse() }
         }
     }

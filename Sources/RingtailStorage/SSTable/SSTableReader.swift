@@ -14,6 +14,10 @@ struct IndexEntry: Sendable {
     /// For each further block the partition's rows run into: the block and
     /// the first clustering key in it (in stored order).
     var rowIndex: [(block: Int, first: [UInt8])]
+    /// Where the partition's bytes end in `block` when the index shows it
+    /// (the next entry starts in the same block), so a point read can
+    /// decompress the block only that far; nil: they may run to its end.
+    var end: Int? = nil
 }
 
 /// An open, immutable SSTable. Thread-safe; reads share the block cache.
@@ -28,9 +32,15 @@ final class SSTableReader: @unchecked Sendable {
     let limits: StorageLimits
     private let bloom: BloomFilter
     private let blocks: [BlockHandle]
-    private let summaryFirst: [PartitionPosition]
+    /// First position of each index chunk, as tokens and keys apart so
+    /// the search reads a dense token array.
+    private let summaryTokens: [Int64]
+    private let summaryKeys: [[UInt8]]
     private let summaryChunks: [BlockHandle]
     private let cache: BlockCache?
+    /// The partition index, one lazily loaded chunk per summary entry.
+    private let indexChunks: PublishedSlots<IndexChunk>
+    private let indexBytes = Atomic<Int>(0)
 
     var generation: UInt64 { statistics.generation }
     var table: TableID { statistics.table }
@@ -74,9 +84,11 @@ final class SSTableReader: @unchecked Sendable {
             statistics = try SSTableStatistics.decode(&r)
             r = ByteReader(summaryBytes)
             let chunkCount = try r.readLength(limit: r.remaining)
-            var firsts: [PartitionPosition] = []
+            var firstTokens: [Int64] = []
+            var firstKeys: [[UInt8]] = []
             var chunks: [BlockHandle] = []
-            firsts.reserveCapacity(chunkCount)
+            firstTokens.reserveCapacity(chunkCount)
+            firstKeys.reserveCapacity(chunkCount)
             chunks.reserveCapacity(chunkCount)
             for _ in 0..<chunkCount {
                 let token = try r.readInt64()
@@ -84,11 +96,17 @@ final class SSTableReader: @unchecked Sendable {
                 let handle = try BlockHandle.decode(&r)
                 _ = try r.readVarint()
                 guard handle.offset + handle.length <= metaEnd else { throw .invalid(offset: r.offset, reason: "index chunk out of range") }
-                firsts.append(PartitionPosition(token: token, key: key))
+                if let previous = firstTokens.last, previous > token {
+                    throw .invalid(offset: r.offset, reason: "summary tokens out of order")
+                }
+                firstTokens.append(token)
+                firstKeys.append(key)
                 chunks.append(handle)
             }
-            summaryFirst = firsts
+            summaryTokens = firstTokens
+            summaryKeys = firstKeys
             summaryChunks = chunks
+            indexChunks = PublishedSlots(count: chunks.count)
             r = ByteReader(tableBytes)
             let blockCount = try r.readLength(limit: r.remaining)
             var handles: [BlockHandle] = []
@@ -105,105 +123,94 @@ final class SSTableReader: @unchecked Sendable {
         }
     }
 
+    deinit {
+        cache?.noteIndexBytes(-indexBytes.load(ordering: .relaxed))
+    }
+
     func mayContain(hash: (UInt64, UInt64)) -> Bool { bloom.mayContain(hash) }
 
-    /// Reads, verifies and decompresses data block `i` (cached).
-    func dataBlock(_ i: Int) throws(StorageError) -> [UInt8] {
+    /// Reads, verifies and decompresses data block `i` (cached), whole or,
+    /// when `prefix` is given, at least its first `prefix` bytes.
+    func dataBlock(_ i: Int, prefix: Int = .max) throws(StorageError) -> [UInt8] {
         guard i >= 0, i < blocks.count else {
             throw .corruption("reference to data block \(i) of \(blocks.count)", path: path, offset: 0)
         }
-        return try cachedBlock(BlockCache.Key(reader: id, block: i), blocks[i])
+        let key = BlockCache.Key(reader: id, block: i)
+        if let hit = cache?.get(key, prefix: prefix) { return hit }
+        let handle = blocks[i]
+        let sealed: [UInt8]
+        do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
+        let (bytes, complete) = try SSTableFormat.open(sealed, path: path, offset: handle.offset, prefix: prefix)
+        cache?.put(key, bytes, complete: complete)
+        return bytes
     }
 
-    private func cachedBlock(_ key: BlockCache.Key, _ handle: BlockHandle) throws(StorageError) -> [UInt8] {
-        if let hit = cache?.get(key) { return hit }
+    /// Index chunk `i`, read and verified on first use, then kept with
+    /// this reader (not in the block cache). Thread-safe: racing loaders
+    /// each decode the chunk and the first to publish wins.
+    private func indexChunk(_ i: Int) throws(StorageError) -> IndexChunk {
+        if let loaded = indexChunks.load(i) { return loaded }
+        let handle = summaryChunks[i]
         let sealed: [UInt8]
         do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
         let bytes = try SSTableFormat.open(sealed, path: path, offset: handle.offset)
-        cache?.put(key, bytes)
-        return bytes
+        let chunk: IndexChunk
+        do throws(DecodeError) {
+            chunk = try IndexChunk(bytes: bytes, limits: limits)
+        } catch {
+            throw .corruption("index chunk \(i): \(error)", path: path, offset: handle.offset)
+        }
+        let published = indexChunks.storeIfNil(i, chunk)
+        if published === chunk {
+            indexBytes.add(chunk.memoryBytes, ordering: .relaxed)
+            cache?.noteIndexBytes(chunk.memoryBytes)
+        }
+        return published
+    }
+
+    /// Bytes of index chunks this reader holds in memory.
+    var residentIndexBytes: Int { indexBytes.load(ordering: .relaxed) }
+
+    /// Last chunk whose first entry is <= position, or nil if none.
+    private func chunk(containing position: PartitionPosition) -> Int? {
+        var i = IndexChunk.lowerBound(position.token, in: summaryTokens)
+        while i < summaryTokens.count && summaryTokens[i] == position.token && compareBytes(summaryKeys[i], position.key) <= 0 {
+            i += 1
+        }
+        return i > 0 ? i - 1 : nil
     }
 
     /// Finds a partition's index entry, or nil if it is not in this file.
     func find(_ position: PartitionPosition) throws(StorageError) -> IndexEntry? {
-        // Last chunk whose first entry is <= position.
-        var lo = 0, hi = summaryFirst.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if summaryFirst[mid] <= position { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0 else { return nil }
-        let chunk = lo - 1
-        let bytes = try cachedBlock(BlockCache.Key(reader: id, block: -(chunk + 1)), summaryChunks[chunk])
-        var r = ByteReader(bytes)
+        guard let i = chunk(containing: position) else { return nil }
+        let chunk = try indexChunk(i)
         do throws(DecodeError) {
-            while !r.isAtEnd {
-                let token = try r.readInt64()
-                if token > position.token { return nil }
-                let keyLength = try r.readLength(limit: limits.partitionKeyBytesMax)
-                let keyStart = r.offset
-                try r.skip(keyLength)
-                let match = token == position.token && bytes.withUnsafeBytes { raw in
-                    position.key.withUnsafeBytes { compareBytes(UnsafeRawBufferPointer(rebasing: raw[keyStart..<keyStart + keyLength]), $0) == 0 }
-                }
-                if match {
-                    return try Self.decodeEntryTail(&r, token: token, key: position.key, limits: limits)
-                }
-                _ = try r.readVarint()
-                _ = try r.readVarint()
-                let rowIndexCount = try r.readLength(limit: r.remaining)
-                for _ in 0..<rowIndexCount {
-                    _ = try r.readVarint()
-                    try r.skip(try r.readLength(limit: limits.clusteringKeyBytesMax))
-                }
-            }
+            return try chunk.find(position, limits: limits)
         } catch {
-            throw .corruption("index chunk \(chunk): \(error)", path: path, offset: summaryChunks[chunk].offset)
+            throw .corruption("index chunk \(i): \(error)", path: path, offset: summaryChunks[i].offset)
         }
-        return nil
-    }
-
-    private static func decodeEntryTail(_ r: inout ByteReader, token: Int64, key: [UInt8], limits: StorageLimits) throws(DecodeError) -> IndexEntry {
-        let block = try r.readLength(limit: Int(Int32.max))
-        let offset = try r.readLength(limit: Int(Int32.max))
-        let count = try r.readLength(limit: r.remaining)
-        var rowIndex: [(block: Int, first: [UInt8])] = []
-        rowIndex.reserveCapacity(count)
-        for _ in 0..<count {
-            let b = try r.readLength(limit: Int(Int32.max))
-            rowIndex.append((b, try r.readLengthPrefixed(limit: limits.clusteringKeyBytesMax)))
-        }
-        return IndexEntry(token: token, key: key, block: block, offset: offset, rowIndex: rowIndex)
     }
 
     /// Every index entry with a position after `start` (nil: from the
     /// beginning), in order, up to `limit` entries. For token range scans.
     func entries(after start: PartitionPosition?, limit: Int) throws(StorageError) -> [IndexEntry] {
         var out: [IndexEntry] = []
-        var chunk = 0
-        if let start {
-            var lo = 0, hi = summaryFirst.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if summaryFirst[mid] <= start { lo = mid + 1 } else { hi = mid }
-            }
-            chunk = max(0, lo - 1)
-        }
-        while chunk < summaryChunks.count && out.count < limit {
-            let bytes = try cachedBlock(BlockCache.Key(reader: id, block: -(chunk + 1)), summaryChunks[chunk])
-            var r = ByteReader(bytes)
+        var i = start.flatMap { chunk(containing: $0) } ?? 0
+        var first = true
+        while i < summaryChunks.count && out.count < limit {
+            let chunk = try indexChunk(i)
             do throws(DecodeError) {
-                while !r.isAtEnd && out.count < limit {
-                    let token = try r.readInt64()
-                    let key = try r.readLengthPrefixed(limit: limits.partitionKeyBytesMax)
-                    let entry = try Self.decodeEntryTail(&r, token: token, key: key, limits: limits)
-                    if let start, PartitionPosition(token: token, key: key) <= start { continue }
-                    out.append(entry)
+                var j = 0
+                if first, let start { j = try chunk.firstIndex(after: start, limits: limits) }
+                while j < chunk.count && out.count < limit {
+                    out.append(try chunk.entry(j, limits: limits))
+                    j += 1
                 }
             } catch {
-                throw .corruption("index chunk \(chunk): \(error)", path: path, offset: summaryChunks[chunk].offset)
+                throw .corruption("index chunk \(i): \(error)", path: path, offset: summaryChunks[i].offset)
             }
-            chunk += 1
+            first = false
+            i += 1
         }
         return out
     }
