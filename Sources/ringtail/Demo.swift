@@ -106,13 +106,17 @@ struct Demo: ParsableCommand {
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
         process.arguments = ["local", "--data", directory, "--sync", "batch", "crash-writer", "--threads", "4"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        // Acknowledgements go to a file: a pipe nobody reads would fill and
+        // block the writer, and the kill would hit an idle process.
+        let ackPath = data + "/crash-acks.txt"
+        try? FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: ackPath, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: ackPath))
         try process.run()
         Thread.sleep(forTimeInterval: 1.5)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = String(decoding: FileManager.default.contents(atPath: ackPath) ?? Data(), as: UTF8.self)
         let acked = output.split(separator: "\n").compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
         print("writer killed (pid \(process.processIdentifier)); it had acknowledged \(acked.count) writes")
         let engine = try StorageEngine(directory: directory, fileSystem: PosixFileSystem(), clock: SystemClock())

@@ -37,8 +37,12 @@ import Testing
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.ringtailBinary)
             process.arguments = ["local", "--data", directory, "--sync", sync, "crash-writer", "--threads", "4", "--start", String(next)]
-            let pipe = Pipe()
-            process.standardOutput = pipe
+            // Acknowledgements go to a file, not a pipe: a full pipe would
+            // block the writer, and the kill would land on an idle process.
+            let ackPath = directory + "-acks-\(cycle)"
+            FileManager.default.createFile(atPath: ackPath, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: ackPath) }
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: ackPath))
             process.standardError = FileHandle.nullDevice
             try process.run()
             let pid = process.processIdentifier
@@ -47,7 +51,7 @@ import Testing
             kill(pid, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal, "cycle \(cycle): writer exited on its own: \(process.terminationStatus)")
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let output = String(decoding: FileManager.default.contents(atPath: ackPath) ?? Data(), as: UTF8.self)
             let lines = output.split(separator: "\n")
             #expect(!lines.contains { $0.hasPrefix("error") }, "cycle \(cycle): writer reported \(lines.filter { $0.hasPrefix("error") }.prefix(2))")
             let thisCycle = lines.compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
