@@ -55,26 +55,8 @@ enum PartitionCodec {
     }
 
     static func decodeCell(_ r: inout ByteReader, base: Int64, limits: StorageLimits) throws(DecodeError) -> Cell {
-        let at = r.offset
-        let flags = try r.readUInt8()
-        guard flags & ~cellFlagsKnown == 0, flags != cellFlagsKnown else {
-            throw .unknownTag(offset: at, tag: flags, what: "cell flags")
-        }
-        let column = try r.readLengthPrefixed(limit: limits.columnNameBytesMax)
-        let timestamp = try r.readSignedVarint() &+ base
-        if flags & cellTombstone != 0 {
-            let deletedAt = try r.readSignedVarint() &+ base
-            return Cell(column: column, timestamp: timestamp, kind: .tombstone(deletedAt: deletedAt), value: [])
-        }
-        var kind = Cell.Kind.live
-        if flags & cellExpiring != 0 {
-            let ttlAt = r.offset
-            let ttl = try r.readVarint()
-            guard ttl <= UInt64(Int32.max) else { throw .invalid(offset: ttlAt, reason: "ttl \(ttl) out of range") }
-            kind = .expiring(ttlSeconds: Int32(ttl), expiresAt: try r.readSignedVarint() &+ base)
-        }
-        let value = try r.readLengthPrefixed(limit: limits.cellValueBytesMax)
-        return Cell(column: column, timestamp: timestamp, kind: kind, value: value)
+        var noColumn: [UInt8] = []
+        return try decodeCell(&r, base: base, limits: limits, lastColumn: &noColumn)
     }
 
     /// Like `decodeCell`, but reuses `lastColumn`'s storage when the column
@@ -136,13 +118,8 @@ enum PartitionCodec {
     }
 
     static func decodeRow(_ r: inout ByteReader, base: Int64, limits: StorageLimits) throws(DecodeError) -> Row {
-        let clustering = try r.readLengthPrefixed(limit: limits.clusteringKeyBytesMax)
-        let deletion = try decodeDeletion(&r, base: base)
-        let count = try r.readLength(limit: r.remaining)
-        var cells: [Cell] = []
-        cells.reserveCapacity(count)
-        for _ in 0..<count { cells.append(try decodeCell(&r, base: base, limits: limits)) }
-        return Row(clustering: clustering, deletion: deletion, cells: cells)
+        var noColumn: [UInt8] = []
+        return try decodeRow(&r, base: base, limits: limits, lastColumn: &noColumn)
     }
 
     static func encode(_ bound: ClusteringBound, into w: inout ByteWriter) {
