@@ -42,14 +42,14 @@ enum SSTableFormat {
     }
 
     /// Verifies a sealed block and returns its decompressed payload.
-    static func open(_ sealed: [UInt8], path: String, offset: Int) throws(StorageError) -> [UInt8] {
-        try open(sealed, path: path, offset: offset, prefix: .max).bytes
+    static func open(_ sealed: consuming [UInt8], path: String, offset: Int) throws(StorageError) -> [UInt8] {
+        try open(consume sealed, path: path, offset: offset, prefix: .max).bytes
     }
 
     /// Verifies a sealed block and returns at least its first `prefix`
     /// decompressed bytes (all of them unless LZ4 can stop early), and
     /// whether that is the whole payload.
-    static func open(_ sealed: [UInt8], path: String, offset: Int, prefix: Int) throws(StorageError) -> (bytes: [UInt8], complete: Bool) {
+    static func open(_ sealed: consuming [UInt8], path: String, offset: Int, prefix: Int) throws(StorageError) -> (bytes: [UInt8], complete: Bool) {
         guard sealed.count >= blockTrailerBytes else {
             throw .corruption("block of \(sealed.count) bytes is shorter than its trailer", path: path, offset: offset)
         }
@@ -63,7 +63,12 @@ enum SSTableFormat {
         guard stored == actual else {
             throw .corruption("block checksum mismatch (stored \(hex32(stored)), computed \(hex32(actual)))", path: path, offset: offset)
         }
-        if tag == BlockCompressor.tagNone && length == n - blockTrailerBytes { return (Array(sealed[0..<length]), true) }
+        if tag == BlockCompressor.tagNone && length == n - blockTrailerBytes {
+            // Stored raw: drop the trailer in place (no copy of the block).
+            var raw = sealed
+            raw.removeLast(blockTrailerBytes)
+            return (raw, true)
+        }
         let out = sealed.withUnsafeBytes { raw in
             BlockCompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[0..<n - 9]), tag: tag, length: length, prefix: prefix)
         }

@@ -140,7 +140,7 @@ final class SSTableReader: @unchecked Sendable {
         let handle = blocks[i]
         let sealed: [UInt8]
         do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
-        let (bytes, complete) = try SSTableFormat.open(sealed, path: path, offset: handle.offset, prefix: prefix)
+        let (bytes, complete) = try SSTableFormat.open(consume sealed, path: path, offset: handle.offset, prefix: prefix)
         cache?.put(key, bytes, complete: complete)
         return bytes
     }
