@@ -6,7 +6,8 @@ import RingtailCore
 
 /// In-memory `FileSystem` with crash and fault injection.
 ///
-/// Durability model (stricter than ext4, as strict as POSIX promises):
+/// Durability model (stricter than ext4 in what survives; but a torn write
+/// keeps a prefix, so pages persisting out of order are not modelled):
 /// - file bytes survive a crash only up to the last `sync` of that file;
 ///   of the unsynced tail, a random prefix may survive (a torn write);
 /// - a created, renamed or removed name survives only after `syncDirectory`

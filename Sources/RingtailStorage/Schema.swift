@@ -116,6 +116,9 @@ public struct TableDefinition: Hashable, Sendable {
 
     public var qualifiedName: String { keyspace + "." + name }
 
+    /// Ten years: far beyond any repair cycle, and safe to turn into microseconds.
+    public static let gcGraceSecondsMax: Int64 = 315_360_000
+
     func validate() throws(StorageError) {
         func bad(_ m: String) -> StorageError { StorageError(code: .invalidArgument, message: m) }
         for part in [keyspace, name] {
@@ -146,6 +149,7 @@ public struct TableDefinition: Hashable, Sendable {
             throw bad("block size must be between 1 KiB and 16 MiB")
         }
         if options.gcGraceSeconds < 0 || options.defaultTTLSeconds < 0 { throw bad("gc grace and default TTL are never negative") }
+        if options.gcGraceSeconds > Self.gcGraceSecondsMax { throw bad("gc grace is at most \(Self.gcGraceSecondsMax) seconds (10 years)") }
         if case .timeWindow(let tw) = options.compaction, tw.size < 1 { throw bad("time window size must be at least 1") }
         if case .zstd(let level) = options.compression, !(1...22).contains(level) { throw bad("zstd level must be 1...22") }
     }

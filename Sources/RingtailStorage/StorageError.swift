@@ -85,6 +85,9 @@ public struct StorageLimits: Sendable, Equatable {
             for cell in row.cells {
                 if cell.column.count > columnNameBytesMax { throw fail("column name", cell.column.count, columnNameBytesMax) }
                 if cell.value.count > cellValueBytesMax { throw fail("cell value", cell.value.count, cellValueBytesMax) }
+                if case .expiring(let ttl, _) = cell.kind, ttl <= 0 {
+                    throw StorageError(code: .invalidArgument, message: "a TTL must be at least 1 second, got \(ttl)")
+                }
                 if cell.isTombstone && !cell.value.isEmpty {
                     throw StorageError(code: .invalidArgument, message: "a cell tombstone carries no value")
                 }

@@ -242,3 +242,62 @@ import Testing
         #expect(inRange.count == positions.filter { range.contains($0.token) }.count)
     }
 }
+
+@Suite struct ReviewRegressionTests {
+    /// A negative TTL was accepted and then made the commit log undecodable.
+    @Test func invalidTTLsAndGcGraceAreRejectedUpFront() throws {
+        let h = EngineHarness()
+        var e: StorageEngine? = try h.open()
+        let t = try e!.ensureTable()
+        for ttl: Int32 in [-1, 0, .min] {
+            #expect(throws: StorageError.self) { try e!.put(t, "k", [], "v", "x", timestamp: 1, ttl: ttl) }
+        }
+        var options = TableOptions()
+        options.gcGraceSeconds = .max / 2
+        #expect(throws: StorageError.self) { _ = try e!.ensureTable("g", options: options) }
+        try e!.put(t, "k", [], "v", "ok", timestamp: 1, ttl: 60)
+        try e!.close()
+        e = nil
+        #expect(try h.open().values(t, "k") == ["ok"])
+    }
+
+    /// Paging a wrapping token range must not restart the first piece.
+    @Test func pagingAWrappingRangeTerminatesAndCoversIt() throws {
+        let e = try EngineHarness().open()
+        let t = try e.ensureTable()
+        for i in 0..<300 { try e.put(t, "key-\(i)", [], "v", "x", timestamp: 1) }
+        let range = TokenRange(lower: 1 << 60, upper: -(1 << 60)) // wraps past Int64.max
+        var seen: [PartitionPosition] = []
+        var after: PartitionPosition?
+        for _ in 0..<100 {
+            let page = try e.scan(t, range: range, after: after, limit: 7)
+            seen += page.partitions.map { PartitionPosition(key: $0.key) }
+            guard let last = page.last else { break }
+            after = last
+        }
+        let expected = (0..<300).map { PartitionPosition(key: bytes("key-\($0)")) }.filter { range.contains($0.token) }
+        #expect(seen.count == expected.count)
+        #expect(Set(seen) == Set(expected))
+    }
+
+    /// Every open/close used to leave an empty segment behind.
+    @Test func reopeningDoesNotAccumulateSegments() throws {
+        let h = EngineHarness()
+        let t = try { () throws -> TableID in
+            let e = try h.open()
+            defer { try? e.close() }
+            return try e.ensureTable()
+        }()
+        for _ in 0..<10 { try h.open().close() }
+        #expect(try h.fs.listDirectory("/data/commitlog").count <= 2)
+        let e = try h.open()
+        try e.put(t, "k", [], "v", "x", timestamp: 1)
+        #expect(try e.values(t, "k") == ["x"])
+    }
+
+    @Test func negativeLimitIsAnError() throws {
+        let e = try EngineHarness().open()
+        let t = try e.ensureTable()
+        #expect(throws: StorageError.self) { _ = try e.read(t, key: bytes("k"), limit: -1) }
+    }
+}

@@ -17,6 +17,11 @@ struct Purger {
         func purgeable(_ d: DeletionTime) -> Bool {
             !d.isLive && d.localDeletionTime < gcBeforeMicros && d.markedAt < maxPurgeableTimestamp
         }
+        // A row deletion or range tombstone no stronger than the partition
+        // deletion is redundant, but only while that deletion stays: if it is
+        // purged here, the weaker ones go only when past gc grace themselves.
+        let partitionDeletionStays = !update.deletion.isLive && !purgeable(update.deletion)
+        func redundant(_ d: DeletionTime) -> Bool { partitionDeletionStays && !d.supersedes(update.deletion) }
         var rows: [Row] = []
         rows.reserveCapacity(update.rows.count)
         for var row in update.rows {
@@ -40,7 +45,7 @@ struct Purger {
             }
             row.cells = cells
             // A row deletion no stronger than the partition's is redundant.
-            if !row.deletion.isLive && (purgeable(row.deletion) || !row.deletion.supersedes(update.deletion)) {
+            if !row.deletion.isLive && (purgeable(row.deletion) || redundant(row.deletion)) {
                 if purgeable(row.deletion) { purged += 1 }
                 row.deletion = .live
             }
@@ -48,7 +53,7 @@ struct Purger {
         }
         update.rows = rows
         let before = update.rangeTombstones.count
-        update.rangeTombstones.removeAll { purgeable($0.deletion) || !$0.deletion.supersedes(update.deletion) }
+        update.rangeTombstones.removeAll { purgeable($0.deletion) || redundant($0.deletion) }
         purged += before - update.rangeTombstones.count
         if purgeable(update.deletion) {
             update.deletion = .live

@@ -28,7 +28,9 @@ extension StorageEngine {
     func compactOnce(_ id: TableID, major: Bool) throws(StorageError) -> Bool {
         let now = clock.wallMicros()
         let work: CompactionWork? = lock.withLock {
-            guard let t = tables[id], !closing else { return nil }
+            // One compaction per table at a time: the planner's overlap checks
+            // (expired drops) must see every SSTable, none of them in flight.
+            guard let t = tables[id], !closing, t.compacting.isEmpty else { return nil }
             let free = t.sstables.filter { !t.compacting.contains($0.generation) }
             let gcBefore = now &- t.definition.options.gcGraceSeconds * 1_000_000
             let plan: CompactionPlan?
@@ -61,7 +63,6 @@ extension StorageEngine {
                 let gone = Set(doomed.map(\.generation))
                 m.tables[i].sstables.removeAll { gone.contains($0) }
                 if let output { m.tables[i].sstables.append(output.generation) }
-                m.nextGeneration = max(m.nextGeneration, manifest.nextGeneration)
                 work.table.sstables.removeAll { gone.contains($0.generation) }
                 if let output { work.table.sstables.append(output) }
                 work.table.compacting.subtract(gone)

@@ -15,7 +15,7 @@ extension StorageEngine {
         }
         lock.withLock {
             lock.broadcast()
-            while backgroundFailure == nil && tables.values.contains(where: { !$0.flushing.isEmpty }) {
+            while backgroundFailure == nil && !closing && tables.values.contains(where: { !$0.flushing.isEmpty }) {
                 lock.wait(timeout: .milliseconds(50))
             }
         }
@@ -46,7 +46,6 @@ extension StorageEngine {
                 guard let i = m.tables.firstIndex(where: { $0.id == table.id }) else { return }
                 if let reader { m.tables[i].sstables.append(reader.generation) }
                 m.tables[i].flushedUpTo = max(m.tables[i].flushedUpTo, upTo)
-                m.nextGeneration = max(m.nextGeneration, manifest.nextGeneration)
                 table.flushing.removeFirst()
                 table.flushInProgress = false
                 if let reader { table.sstables.append(reader) }
@@ -87,9 +86,14 @@ extension StorageEngine {
     }
 
     /// Deletes commit log segments older than every table's oldest unflushed write.
+    ///
+    /// Holds `manifestLock`, so it never acts on in-memory state whose
+    /// manifest is not yet durable (another flush may be mid-write).
     func discardFlushedSegments() {
-        let oldest = lock.withLock { tables.values.compactMap { $0.oldestUnflushed }.min() }
-        commitLog.discardSegments(before: oldest ?? commitLog.position)
+        manifestLock.withLock {
+            let oldest = lock.withLock { tables.values.compactMap { $0.oldestUnflushed }.min() }
+            commitLog.discardSegments(before: oldest ?? commitLog.position)
+        }
     }
 
     func flushLoop() {

@@ -62,7 +62,7 @@ extension StorageEngine {
     /// descending clustering order, stopping after `limit` rows.
     public func read(_ table: TableID, key: [UInt8], slice: ClusteringRange = .all, limit: Int = .max,
                      descending: Bool = false) throws(StorageError) -> PartitionResult {
-        precondition(limit >= 0)
+        guard limit >= 0 else { throw StorageError(code: .invalidArgument, message: "limit must not be negative, got \(limit)") }
         let snap = try snapshot(table)
         // One Murmur3 pass serves the bloom probes and the token.
         let hash = BloomFilter.hash(key)
@@ -208,19 +208,23 @@ extension StorageEngine {
             pieces = [(range.lower, Int64.max, false), (Int64.min, range.upper, true)]
             if range.lower == Int64.min { pieces = [(Int64.min, Int64.max, true)] }
         }
+        func inPiece(_ t: Int64, _ piece: (lower: Int64, upper: Int64, lowerInclusive: Bool)) -> Bool {
+            (piece.lowerInclusive ? t >= piece.lower : t > piece.lower) && t <= piece.upper
+        }
+        // Resume in the piece that holds `after`; earlier pieces are done.
+        let first = after.flatMap { a in pieces.firstIndex { inPiece(a.token, $0) } } ?? 0
         var positions: [PartitionPosition] = []
-        for piece in pieces where positions.count < limit {
-            func inPiece(_ t: Int64) -> Bool { (piece.lowerInclusive ? t >= piece.lower : t > piece.lower) && t <= piece.upper }
+        for (index, piece) in pieces.enumerated() where index >= first && positions.count < limit {
             let floor = PartitionPosition(token: piece.lower, key: [])
-            let start = after.map { $0.token >= piece.lower && $0.token <= piece.upper ? max($0, floor) : floor } ?? floor
+            let start = index == first ? after.map { max($0, floor) } ?? floor : floor
             var found = Set<PartitionPosition>()
-            let pieceRange = TokenRange(lower: piece.lower == Int64.min ? Int64.min : piece.lower, upper: piece.upper)
             for m in snap.memtables {
-                for p in m.keys(in: pieceRange == TokenRange(lower: .min, upper: .max) ? .full : pieceRange)
-                    where inPiece(p.token) && p > start { found.insert(p) }
+                for p in m.keys(in: TokenRange(lower: piece.lower, upper: piece.upper)) where inPiece(p.token, piece) && p > start {
+                    found.insert(p)
+                }
             }
             for r in snap.sstables {
-                for e in try r.entries(after: start, limit: limit) where inPiece(e.token) {
+                for e in try r.entries(after: start, limit: limit) where inPiece(e.token, piece) {
                     found.insert(PartitionPosition(token: e.token, key: e.key))
                 }
             }

@@ -7,8 +7,8 @@ import RingtailCore
 ///
 /// Thread safety: every public method may be called from any thread.
 /// Lock order: `manifestLock` before `lock` before the commit log's lock and
-/// memtable locks. No file I/O happens under `lock` except in `manual` mode
-/// flushes, which are single-threaded by definition.
+/// memtable locks. No file I/O happens under `lock`; manifest writes happen
+/// under `manifestLock` only.
 ///
 /// Directory layout: `DIR/MANIFEST`, `DIR/commitlog/commitlog-N.log`,
 /// `DIR/tables/t<table>-g<generation>.sst`.
@@ -148,6 +148,7 @@ public final class StorageEngine: @unchecked Sendable {
             guard scan.segment == segment else {
                 throw .corruption("segment header names segment \(scan.segment)", path: path, offset: 8)
             }
+            var appliedHere = 0
             for record in scan.records {
                 let mutation: Mutation
                 do { mutation = try CommitLogFormat.decodeMutation(record.payload, limits: limits) } catch {
@@ -156,6 +157,16 @@ public final class StorageEngine: @unchecked Sendable {
                 guard let table = tables[mutation.table], record.end > table.manifest.flushedUpTo else { continue }
                 table.active.apply(mutation.update, token: Murmur3.token(mutation.update.key), position: record.end)
                 result.applied += 1
+                appliedHere += 1
+            }
+            result.nextSegment = max(result.nextSegment, segment + 1)
+            if appliedHere == 0 {
+                // Nothing here is still needed (empty, or all flushed already).
+                do {
+                    try fileSystem.removeFile(path)
+                    try fileSystem.syncDirectory(directory)
+                } catch { throw .io(error) }
+                continue
             }
             result.segments.append(segment)
             result.nextSegment = max(result.nextSegment, segment + 1)

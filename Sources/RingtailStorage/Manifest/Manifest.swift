@@ -77,7 +77,11 @@ public struct Manifest: Hashable, Sendable {
             for _ in 0..<count {
                 let id = try r.readVarint()
                 guard id <= UInt64(UInt32.max) else { throw .invalid(offset: r.offset, reason: "table id") }
+                let defAt = r.offset
                 let def = try decodeDefinition(&r)
+                do { try def.validate() } catch {
+                    throw .invalid(offset: defAt, reason: "table definition: \(error.message)")
+                }
                 let segment = try r.readVarint()
                 let offset = try r.readLength(limit: Int(UInt32.max))
                 let n = try r.readLength(limit: r.remaining)

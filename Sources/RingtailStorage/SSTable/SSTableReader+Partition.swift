@@ -158,6 +158,9 @@ struct SSTableScanner {
     let reader: SSTableReader
     private var block = 0
     private var reader_: ByteReader? = nil
+    /// The previous partition: a file whose partitions are out of order is
+    /// corrupt (compaction would otherwise trip the builder's precondition).
+    private var last: PartitionPosition?
 
     init(reader: SSTableReader) {
         self.reader = reader
@@ -190,7 +193,12 @@ struct SSTableScanner {
                 case SSTableFormat.itemEndOfPartition:
                     guard var done = current else { throw .invalid(offset: at, reason: "end marker outside a partition") }
                     if reader.statistics.clusteringOrder == .descending { done.rows.reverse() }
-                    return (Murmur3.token(done.key), done)
+                    let position = PartitionPosition(key: done.key)
+                    if let last, !(last < position) {
+                        throw .invalid(offset: at, reason: "partition out of (token, key) order")
+                    }
+                    last = position
+                    return (position.token, done)
                 default:
                     throw .unknownTag(offset: at, tag: tag, what: "data item")
                 }
