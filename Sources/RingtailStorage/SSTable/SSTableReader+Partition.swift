@@ -24,14 +24,6 @@ extension SSTableReader {
         }
     }
 
-    /// Rows of this partition in data block `block` from byte `start`, in
-    /// stored order, up to its end-of-partition marker or the block's end.
-    func rows(inBlock block: Int, from start: Int) throws(StorageError) -> (rows: [Row], ended: Bool) {
-        var out: [Row] = []
-        let ended = try rows(inBlock: block, from: start, in: .all, into: &out)
-        return (out, ended)
-    }
-
     /// Appends this partition's rows in data block `block` from byte
     /// `start` that lie in `slice` to `out`, in stored order; returns true
     /// if the partition's end marker was reached. Rows outside the slice

@@ -168,9 +168,6 @@ final class SSTableReader: @unchecked Sendable {
         return published
     }
 
-    /// Bytes of index chunks this reader holds in memory.
-    var residentIndexBytes: Int { indexBytes.load(ordering: .relaxed) }
-
     /// Last chunk whose first entry is <= position, or nil if none.
     private func chunk(containing position: PartitionPosition) -> Int? {
         var i = IndexChunk.lowerBound(position.token, in: summaryTokens)
