@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Ringtail: a Swift-native, Cassandra-like distributed store with a built-in
 // partitioned append log. Module dependencies point one way (STYLE.md):
-// Core <- Storage <- Simulation / Posix <- ringtail CLI.
+// Core <- Storage <- Cluster <- Simulation / Posix <- ringtail CLI.
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "RingtailCore", targets: ["RingtailCore"]),
         .library(name: "RingtailStorage", targets: ["RingtailStorage"]),
+        .library(name: "RingtailCluster", targets: ["RingtailCluster"]),
         .library(name: "RingtailPosix", targets: ["RingtailPosix"]),
         .library(name: "RingtailSimulation", targets: ["RingtailSimulation"]),
         .executable(name: "ringtail", targets: ["ringtail"]),
@@ -36,6 +37,9 @@ let package = Package(
             name: "RingtailStorage",
             dependencies: ["RingtailCore", "CLZ4", "CZstd"]),
         .target(
+            name: "RingtailCluster",
+            dependencies: ["RingtailCore", "RingtailStorage"]),
+        .target(
             name: "RingtailPosix",
             dependencies: ["RingtailCore"]),
         .target(
@@ -61,6 +65,9 @@ let package = Package(
         .testTarget(
             name: "RingtailStorageTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailSimulation", "RingtailPosix"]),
+        .testTarget(
+            name: "RingtailClusterTests",
+            dependencies: ["RingtailCore", "RingtailCluster"]),
         .testTarget(
             name: "RingtailProcessTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "ringtail"]),
