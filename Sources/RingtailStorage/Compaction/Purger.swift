@@ -25,10 +25,7 @@ struct Purger {
         var rows: [Row] = []
         rows.reserveCapacity(update.rows.count)
         for var row in update.rows {
-            var shadow = DeletionTime.newest(update.deletion, row.deletion)
-            for rt in update.rangeTombstones where rt.range.contains(row.clustering) {
-                shadow = DeletionTime.newest(shadow, rt.deletion)
-            }
+            let shadow = DeletionTime.covering(row, partition: update.deletion, rangeTombstones: update.rangeTombstones)
             var cells: [Cell] = []
             cells.reserveCapacity(row.cells.count)
             for var cell in row.cells {

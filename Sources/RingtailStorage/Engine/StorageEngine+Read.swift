@@ -250,12 +250,7 @@ struct LiveFilter {
     /// The common row (no deletions, every cell live, no marker) is kept
     /// as is, without building a new cells array.
     func keep(_ row: inout Row) -> Bool {
-        var deletion = DeletionTime.newest(partitionDeletion, row.deletion)
-        if !rangeTombstones.isEmpty {
-            for rt in rangeTombstones where rt.range.contains(row.clustering) {
-                deletion = DeletionTime.newest(deletion, rt.deletion)
-            }
-        }
+        let deletion = DeletionTime.covering(row, partition: partitionDeletion, rangeTombstones: rangeTombstones)
         let untouched = row.cells.withUnsafeBufferPointer { cells in
             for i in cells.indices {
                 if cells[i].column.isEmpty || !cells[i].isLive(nowMicros: nowMicros) || deletion.deletes(cells[i].timestamp) {

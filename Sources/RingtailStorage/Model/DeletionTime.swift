@@ -37,3 +37,16 @@ public struct DeletionTime: Hashable, Sendable, CustomStringConvertible {
         isLive ? "live" : "deleted@\(markedAt)(local \(localDeletionTime))"
     }
 }
+
+extension DeletionTime {
+    /// The strongest deletion covering a row: the partition's, the row's own,
+    /// and every range tombstone containing its clustering key. A cell of the
+    /// row is shadowed when this deletes its timestamp (reads and compaction).
+    static func covering(_ row: Row, partition: DeletionTime, rangeTombstones: [RangeTombstone]) -> DeletionTime {
+        var deletion = newest(partition, row.deletion)
+        for rt in rangeTombstones where rt.range.contains(row.clustering) {
+            deletion = newest(deletion, rt.deletion)
+        }
+        return deletion
+    }
+}
