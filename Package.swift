@@ -44,7 +44,7 @@ let package = Package(
             dependencies: ["RingtailCore"]),
         .target(
             name: "RingtailSimulation",
-            dependencies: ["RingtailCore", "RingtailStorage"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster"]),
         .executableTarget(
             name: "ringtail",
             dependencies: [
@@ -65,6 +65,9 @@ let package = Package(
         .testTarget(
             name: "RingtailStorageTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailSimulation", "RingtailPosix"]),
+        .testTarget(
+            name: "RingtailSimulationTests",
+            dependencies: ["RingtailCore", "RingtailSimulation"]),
         .testTarget(
             name: "RingtailClusterTests",
             dependencies: ["RingtailCore", "RingtailCluster"]),
