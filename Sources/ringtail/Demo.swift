@@ -81,6 +81,7 @@ struct Demo: ParsableCommand {
         say("Flush memtables to SSTables, then compact")
         try engine.flush()
         try engine.compact()
+        try engine.close() // waits for background work: the live set is now stable
         let stats = engine.statistics
         print("live SSTables: \(stats.liveSSTables) (\(ByteCount(bytes: stats.liveSSTableBytes))); flushes \(stats.flushes), compactions \(stats.compactions)")
         for f in engine.sstables(of: table) {
@@ -90,7 +91,6 @@ struct Demo: ParsableCommand {
             let report = try Inspector.sstable(first.path, fileSystem: fs, keep: 0)
             print("inspect \(Path.name(of: first.path)): digest and \(report.blockCount) block checksums verified")
         }
-        try engine.close()
 
         try crashDemo()
         say("Done. Try: ringtail local --data \(data)/node scan iot.readings --key sensor-3 --limit 5 --desc")

@@ -77,10 +77,12 @@ import Testing
             #expect(partial.isEmpty, "cycle \(cycle): \(partial.count) partially applied mutations")
             let highest = all.compactMap { Int(String(decoding: $0.key.dropFirst(), as: UTF8.self)) }.max() ?? -1
             next = max(next, highest + 1)
+            // Verify files once background flushes and compactions have
+            // stopped (close waits for them), so the live set is stable.
+            try engine.close()
             for f in engine.sstables(of: table) {
                 _ = try Inspector.sstable(f.path, fileSystem: PosixFileSystem(), keep: 0)
             }
-            try engine.close()
         }
         #expect(totalAcked > Self.cycles * 10, "the writer acknowledged only \(totalAcked) writes in \(Self.cycles) cycles")
         print("process crash test (\(sync)): \(Self.cycles) SIGKILLs, \(totalAcked) acknowledged writes, none lost")
