@@ -70,7 +70,7 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailSimulation"]),
         .testTarget(
             name: "RingtailClusterTests",
-            dependencies: ["RingtailCore", "RingtailCluster"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailSimulation"]),
         .testTarget(
             name: "RingtailProcessTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "ringtail"]),
