@@ -105,7 +105,9 @@ public struct ByteReader {
     @inlinable public mutating func readBytes(_ count: Int) throws(DecodeError) -> [UInt8] {
         try need(count)
         defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        // Copy through a raw buffer (memcpy), not the generic slice path.
+        let start = offset
+        return bytes.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<start + count])) }
     }
 
     /// A varint length (at most `limit`) and that many bytes.
