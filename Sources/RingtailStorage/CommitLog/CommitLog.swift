@@ -37,6 +37,8 @@ final class CommitLog: @unchecked Sendable {
 
     // Guarded by `lock`.
     private var pending: [Chunk] = []
+    /// An empty array with capacity, swapped with `pending` by the I/O leader.
+    private var spareChunks: [Chunk] = []
     private var currentSegment: UInt64
     private var currentSize: Int
     private var appended: CommitLogPosition
@@ -153,8 +155,11 @@ final class CommitLog: @unchecked Sendable {
                 }
             }
             // Become the I/O leader for everything pending.
-            let chunks = pending
-            pending = []
+            // Swap in the spare (emptied, capacity kept) array: no allocation
+            // per I/O round for the list of chunks.
+            var chunks: [Chunk] = []
+            swap(&chunks, &spareChunks) // take the spare (uniquely owned)
+            swap(&chunks, &pending) // pending = spare; chunks = what to write
             let target = appended
             ioBusy = true
             generation &+= 1
@@ -164,6 +169,8 @@ final class CommitLog: @unchecked Sendable {
             let error = performIO(chunks, sync: sync)
             lock.lock()
             ioBusy = false
+            chunks.removeAll(keepingCapacity: true)
+            spareChunks = chunks
             if let error {
                 failure = error
                 lock.broadcast(condition: 0)
