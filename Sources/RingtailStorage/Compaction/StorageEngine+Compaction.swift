@@ -174,6 +174,9 @@ extension StorageEngine {
     }
 
     func compactionLoop() {
+        // After a failure (full disk, a corrupt input) wait 1 s, doubling to
+        // at most 64 s while failures repeat, so a stuck compaction does not spin.
+        var backoff = Duration.seconds(1)
         while true {
             let proceed = lock.withLock { () -> Bool in
                 if !compactionRequested && !closing { lock.wait(timeout: .seconds(1)) }
@@ -185,11 +188,13 @@ extension StorageEngine {
                 var rounds = 0
                 do {
                     while rounds < 100, try compactOnce(id, major: false) { rounds += 1 }
+                    backoff = .seconds(1)
                 } catch {
                     lock.withLock {
                         stats.compactionFailures += 1
-                        if !closing { lock.wait(timeout: .seconds(1)) }
+                        if !closing { lock.wait(timeout: backoff) }
                     }
+                    backoff = min(backoff * 2, .seconds(64))
                 }
             }
         }

@@ -10,6 +10,8 @@ import RingtailCore
 /// memtable locks. No file I/O happens under `lock`; manifest writes happen
 /// under `manifestLock` only.
 ///
+/// Call `close()` before dropping an engine: its background threads hold it.
+///
 /// Directory layout: `DIR/MANIFEST`, `DIR/commitlog/commitlog-N.log`,
 /// `DIR/tables/t<table>-g<generation>.sst`.
 public final class StorageEngine: @unchecked Sendable {
@@ -300,11 +302,15 @@ public final class StorageEngine: @unchecked Sendable {
             lock.broadcast()
         }
         commitLog.wakeAll()
-        try? commitLog.close()
+        var syncFailure: StorageError?
+        do { try commitLog.close() } catch { syncFailure = error }
         commitLog.wakeAll()
         for w in workers { w.join() }
         workers = []
         lock.withLock { closed = true }
+        // Shut down either way; then say if the final sync failed (writes
+        // acknowledged in periodic mode since the last sync may be lost).
+        if let syncFailure { throw syncFailure }
     }
 
     /// For tests: the process dies here. Background threads stop, but
