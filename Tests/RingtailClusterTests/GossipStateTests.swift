@@ -13,6 +13,18 @@ import Testing
         b.apply(a.deltas(for: requests))
     }
 
+    /// Every node starts one exchange with a random other node.
+    func randomRound(_ nodes: inout [GossipState], _ entropy: inout SeededEntropy) {
+        for i in nodes.indices {
+            var j = entropy.next(below: nodes.count - 1)
+            if j >= i { j += 1 }
+            var a = nodes[i], b = nodes[j]
+            exchange(&a, &b)
+            nodes[i] = a
+            nodes[j] = b
+        }
+    }
+
     func view(_ g: GossipState) -> [String: String] {
         var out: [String: String] = [:]
         for (id, s) in g.endpoints {
@@ -41,25 +53,11 @@ import Testing
         for round in 0..<40 {
             for i in nodes.indices { nodes[i].beat() }
             if round == 10 { nodes[2].set("status", "LEAVING") }
-            for i in nodes.indices {
-                var j = entropy.next(below: nodes.count - 1)
-                if j >= i { j += 1 }
-                var a = nodes[i], b = nodes[j]
-                exchange(&a, &b)
-                nodes[i] = a
-                nodes[j] = b
-            }
+            randomRound(&nodes, &entropy)
         }
         // Stop beating and let the views settle.
         for _ in 0..<10 {
-            for i in nodes.indices {
-                var j = entropy.next(below: nodes.count - 1)
-                if j >= i { j += 1 }
-                var a = nodes[i], b = nodes[j]
-                exchange(&a, &b)
-                nodes[i] = a
-                nodes[j] = b
-            }
+            randomRound(&nodes, &entropy)
         }
         let reference = view(nodes[0])
         #expect(reference.count == 6, "seed \(seed)")
