@@ -24,12 +24,7 @@ struct CrashWriter: ParsableCommand {
     }
 
     func run() throws {
-        var options = EngineOptions()
-        switch engine.sync {
-        case "batch": options.syncMode = .batch
-        case "group": options.syncMode = .group(.milliseconds(2))
-        default: throw ValidationError("crash-writer needs --sync batch or group")
-        }
+        var options = try engine.engineOptions()
         options.memtableBudget = .kibibytes(512) // flush and compact often, so kills land mid-flush
         options.commitLogSegmentBytes = .kibibytes(256)
         options.compactionBytesPerSecond = nil

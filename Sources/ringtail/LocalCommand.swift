@@ -14,7 +14,8 @@ struct EngineOptionGroup: ParsableArguments {
     @Option(name: .long, help: "Commit log sync: batch, group or periodic.")
     var sync: String = "batch"
 
-    func open() throws -> StorageEngine {
+    /// Engine options from the command line (`--sync`).
+    func engineOptions() throws -> EngineOptions {
         var options = EngineOptions()
         switch sync {
         case "batch": options.syncMode = .batch
@@ -22,7 +23,11 @@ struct EngineOptionGroup: ParsableArguments {
         case "periodic": options.syncMode = .periodic(.seconds(10))
         default: throw ValidationError("--sync must be batch, group or periodic")
         }
-        return try StorageEngine(directory: data, fileSystem: PosixFileSystem(), clock: SystemClock(), options: options)
+        return options
+    }
+
+    func open() throws -> StorageEngine {
+        try StorageEngine(directory: data, fileSystem: PosixFileSystem(), clock: SystemClock(), options: try engineOptions())
     }
 }
 
