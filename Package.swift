@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // Ringtail: a Swift-native, Cassandra-like distributed store with a built-in
 // partitioned append log. Module dependencies point one way (STYLE.md):
-// Core <- Storage <- Cluster <- Simulation / Posix <- ringtail CLI.
+// Core <- Storage, Wire <- Cluster <- Node <- Simulation / Posix <- Ringtail
+// (the embedding facade) <- ringtail CLI.
 import PackageDescription
 
 let package = Package(
@@ -10,7 +11,10 @@ let package = Package(
     products: [
         .library(name: "RingtailCore", targets: ["RingtailCore"]),
         .library(name: "RingtailStorage", targets: ["RingtailStorage"]),
+        .library(name: "RingtailWire", targets: ["RingtailWire"]),
         .library(name: "RingtailCluster", targets: ["RingtailCluster"]),
+        .library(name: "RingtailNode", targets: ["RingtailNode"]),
+        .library(name: "Ringtail", targets: ["Ringtail"]),
         .library(name: "RingtailPosix", targets: ["RingtailPosix"]),
         .library(name: "RingtailSimulation", targets: ["RingtailSimulation"]),
         .executable(name: "ringtail", targets: ["ringtail"]),
@@ -37,18 +41,28 @@ let package = Package(
             name: "RingtailStorage",
             dependencies: ["RingtailCore", "CLZ4", "CZstd"]),
         .target(
+            name: "RingtailWire",
+            dependencies: ["RingtailCore"]),
+        .target(
             name: "RingtailCluster",
-            dependencies: ["RingtailCore", "RingtailStorage"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire"]),
+        .target(
+            name: "RingtailNode",
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster"]),
         .target(
             name: "RingtailPosix",
             dependencies: ["RingtailCore"]),
         .target(
             name: "RingtailSimulation",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode"]),
+        .target(
+            name: "Ringtail",
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailNode", "RingtailSimulation",
+                           "RingtailPosix"]),
         .executableTarget(
             name: "ringtail",
             dependencies: [
-                "RingtailCore", "RingtailStorage", "RingtailPosix",
+                "RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "Ringtail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -69,8 +83,12 @@ let package = Package(
             name: "RingtailSimulationTests",
             dependencies: ["RingtailCore", "RingtailSimulation"]),
         .testTarget(
+            name: "RingtailWireTests",
+            dependencies: ["RingtailCore", "RingtailWire"]),
+        .testTarget(
             name: "RingtailClusterTests",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailSimulation"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode",
+                           "RingtailSimulation", "Ringtail"]),
         .testTarget(
             name: "RingtailProcessTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "ringtail"]),

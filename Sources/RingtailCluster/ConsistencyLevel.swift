@@ -2,6 +2,7 @@
 // coordinator replies. Pure arithmetic over a replica set; the coordinator
 // state machines use it to fail fast with Unavailable and to decide when a
 // request is done. Semantics follow Cassandra; see docs/internals/consistency.md.
+import RingtailCore
 
 /// How many replicas must acknowledge a write or answer a read.
 public enum ConsistencyLevel: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {

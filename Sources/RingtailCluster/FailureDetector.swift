@@ -3,26 +3,7 @@
 // Cassandra does with an exponential model of inter-arrival times. Pure:
 // time comes in as `Instant` arguments.
 import RingtailCore
-
-/// Heartbeat state a node gossips about itself: `generation` changes at
-/// each restart (so a restarted node's state supersedes the old), `version`
-/// grows while it runs.
-public struct HeartbeatState: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var generation: Int64
-    public var version: Int64
-
-    public init(generation: Int64, version: Int64 = 0) {
-        self.generation = generation
-        self.version = version
-    }
-
-    /// Ordered by generation, then version: the larger is newer.
-    public static func < (a: HeartbeatState, b: HeartbeatState) -> Bool {
-        a.generation != b.generation ? a.generation < b.generation : a.version < b.version
-    }
-
-    public var description: String { "\(generation):\(version)" }
-}
+import RingtailWire
 
 /// Phi accrual over each peer's heartbeat arrivals.
 ///

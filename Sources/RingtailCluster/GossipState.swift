@@ -3,49 +3,8 @@
 // rack, tokens, status, schema, load). Nodes exchange digests (SYN), answer
 // with what the peer lacks and what they lack (ACK), and complete with what
 // was asked for (ACK2). Pure: the exchange of messages is the caller's.
-
-/// An application value with the version at which it was set.
-public struct VersionedValue: Hashable, Sendable {
-    public var value: String
-    public var version: Int64
-    public init(_ value: String, version: Int64) {
-        self.value = value
-        self.version = version
-    }
-}
-
-/// Everything gossiped about one node.
-public struct EndpointState: Hashable, Sendable {
-    public var heartbeat: HeartbeatState
-    public var application: [String: VersionedValue]
-
-    public init(heartbeat: HeartbeatState, application: [String: VersionedValue] = [:]) {
-        self.heartbeat = heartbeat
-        self.application = application
-    }
-
-    /// The largest version anywhere in the state (heartbeat or a value).
-    public var maxVersion: Int64 {
-        application.values.reduce(heartbeat.version) { max($0, $1.version) }
-    }
-
-    /// The part of this state newer than `version` (same generation).
-    func newer(than version: Int64) -> EndpointState {
-        EndpointState(heartbeat: heartbeat, application: application.filter { $0.value.version > version })
-    }
-}
-
-/// A node's (generation, max version) as carried in a SYN.
-public struct GossipDigest: Hashable, Sendable {
-    public var node: NodeID
-    public var generation: Int64
-    public var maxVersion: Int64
-    public init(node: NodeID, generation: Int64, maxVersion: Int64) {
-        self.node = node
-        self.generation = generation
-        self.maxVersion = maxVersion
-    }
-}
+import RingtailCore
+import RingtailWire
 
 /// One node's view of the cluster's gossip state.
 ///

@@ -1,5 +1,6 @@
 // Replicas of every token range of one ring under one strategy, computed once
 // so the hot path (coordinators, the simulator) is a binary search and a slice.
+import RingtailCore
 
 import RingtailStorage
 

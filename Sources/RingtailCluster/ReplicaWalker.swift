@@ -2,6 +2,7 @@
 // clockwise over the ring's tokens from the range's upper token, accepting
 // nodes as the replication strategy says. TokenRing, ReplicaPlacement and the
 // balanced TokenAllocator all place replicas through it, so they agree.
+import RingtailCore
 
 /// Walks a ring of tokens (given as the owner of each position) and returns
 /// the replicas of the range that ends at the starting position.

@@ -1,6 +1,7 @@
 // How many copies of each token range a keyspace keeps, and where: the
 // replication strategies of Cassandra (SimpleStrategy and
 // NetworkTopologyStrategy). Placement itself is in ReplicaWalker.swift.
+import RingtailCore
 
 /// A keyspace's replication settings.
 ///

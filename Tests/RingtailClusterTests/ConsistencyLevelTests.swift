@@ -1,5 +1,6 @@
 // Consistency levels: required counts for every level and strategy,
 // Unavailable with the numbers, and when acknowledgements satisfy a level.
+import RingtailCore
 import RingtailCluster
 import Testing
 

@@ -2,6 +2,7 @@
 // convicts it within a bounded time, a heartbeat brings it back, and a long
 // pause does not teach the detector that pauses are normal.
 import RingtailCluster
+import RingtailWire
 import RingtailCore
 import Testing
 

@@ -2,6 +2,7 @@
 // restarted node's new generation replaces its old state; stale generations
 // and versions are ignored.
 import RingtailCluster
+import RingtailWire
 import RingtailCore
 import Testing
 

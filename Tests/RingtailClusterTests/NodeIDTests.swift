@@ -1,4 +1,5 @@
 // Node identities order by name, so every node sorts a topology the same way.
+import RingtailCore
 import RingtailCluster
 import Testing
 

@@ -1,0 +1,1 @@
+// The Ringtail facade (filled in below).

@@ -1,0 +1,1 @@
+// RingtailNode: one node = storage + cluster state machines (filled in below).
