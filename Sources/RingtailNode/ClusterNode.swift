@@ -1,1 +1,280 @@
-// RingtailNode: one node = storage + cluster state machines (filled in below).
+// One node: its storage engine, hint store, gossip and failure detector,
+// and the coordinator state machine, behind three entry points (a frame from
+// a peer, a timer, a client request) that return effects for a driver to
+// perform (send a frame, set a timer, reply). Storage is performed inline,
+// through the FileSystem and Clock capabilities the node was given, so the
+// same node runs in the seeded simulator and in a real process.
+import RingtailCore
+import RingtailStorage
+import RingtailWire
+import RingtailCluster
+
+/// Timers a node asks its driver for.
+public enum NodeTimer: Hashable, Sendable {
+    case gossip
+    case hintDelivery
+    case coordinator(CoordinatorTimer)
+}
+
+public enum NodeEffect: Hashable, Sendable {
+    /// Send an encoded frame (WireCodec) to a peer; to itself too.
+    case send(to: NodeID, frame: [UInt8])
+    case setTimer(at: Instant, NodeTimer)
+    case reply(request: UInt64, ClientResult)
+}
+
+public enum ClientCommand: Hashable, Sendable {
+    case write(WriteCommand)
+    case read(ReadCommand)
+}
+
+public struct NodeConfiguration: Sendable {
+    public var id: NodeID
+    public var location: NodeLocation
+    public var clusterName = "ringtail"
+    /// Where this node's storage lives (on the file system it is given).
+    public var directory: String
+    public var engine = EngineOptions()
+    public var coordinator = Coordinator.Options()
+    public var gossipInterval: Duration = .seconds(1)
+    /// Phi above which a peer is held down (Cassandra's phi_convict_threshold).
+    public var phiConvictThreshold: Double = 8
+    public var hints = HintStore.Options()
+    public var hintDeliveryInterval: Duration = .seconds(1)
+    /// Hint bytes delivered per second, over all targets (Cassandra: 1024 KiB).
+    public var hintThrottleBytesPerSecond = 1 << 20
+    /// Codec limits for frames from peers.
+    public var wireLimits = WireCodec.Limits()
+
+    public init(id: NodeID, location: NodeLocation, directory: String) {
+        self.id = id
+        self.location = location
+        self.directory = directory
+    }
+}
+
+/// Counters of one node's activity since it started.
+public struct NodeStatistics: Hashable, Sendable {
+    public var framesReceived = 0
+    /// Frames that failed to decode, or came from another cluster: dropped.
+    public var framesRejected = 0
+    public var mutationsApplied = 0
+    public var mutationsFailed = 0
+    public var readsServed = 0
+    public var clientRequests = 0
+    public var hintsSent = 0
+    /// Hints the engine could not store (an I/O error): lost.
+    public var hintStoreFailures = 0
+    /// Hints received from coordinators and applied here.
+    public var hintsReceived = 0
+    public var lastRejection = ""
+}
+
+/// One Ringtail node. Confined: its driver calls it from one thread at a time.
+public final class ClusterNode: @unchecked Sendable {
+    public let configuration: NodeConfiguration
+    public var id: NodeID { configuration.id }
+    public internal(set) var schema: ClusterSchema
+    public let ring: TokenRing
+    public let engine: StorageEngine
+    public let hintStore: HintStore
+    public internal(set) var statistics = NodeStatistics()
+    let clock: Clock
+    var placements: [String: ReplicaPlacement] = [:]
+    var gossip: GossipState
+    var detector: PhiAccrualFailureDetector
+    var coordinator: Coordinator
+    var entropy: SeededEntropy
+    var deliveries: [NodeID: HintDeliveryInFlight] = [:]
+    var hintMessageOwners: [UInt64: NodeID] = [:]
+    /// Hint message ids live in the upper half so they never meet coordinator ids.
+    var nextHintMessageID: UInt64 = 1 << 63
+    var hintBudgetBytes = 0
+
+    /// Opens (or creates) the node's storage, replays its commit log, and
+    /// creates any table of `schema` it lacks.
+    /// - Parameter generation: gossip generation; must grow at every restart.
+    public init(configuration: NodeConfiguration, ring: TokenRing, schema: ClusterSchema, fileSystem: FileSystem,
+                clock: Clock, generation: Int64, seed: UInt64) throws(StorageError) {
+        self.configuration = configuration
+        self.ring = ring
+        self.schema = ClusterSchema()
+        self.clock = clock
+        engine = try StorageEngine(directory: configuration.directory, fileSystem: fileSystem, clock: clock,
+                                   options: configuration.engine)
+        do {
+            hintStore = try HintStore(engine: engine, clock: clock, options: configuration.hints)
+        } catch {
+            try? engine.close()
+            throw error
+        }
+        gossip = GossipState(local: configuration.id, generation: generation)
+        gossip.set("dc", configuration.location.datacenter)
+        gossip.set("rack", configuration.location.rack)
+        detector = PhiAccrualFailureDetector(threshold: configuration.phiConvictThreshold,
+                                             initialInterval: configuration.gossipInterval)
+        coordinator = Coordinator(local: configuration.id, options: configuration.coordinator)
+        entropy = SeededEntropy(seed: seed)
+        do {
+            try update(schema: schema)
+        } catch {
+            try? engine.close()
+            throw error
+        }
+    }
+
+    /// Adopts a new schema: creates the tables this node lacks.
+    public func update(schema newSchema: ClusterSchema) throws(StorageError) {
+        for (name, table) in newSchema.tables.sorted(by: { $0.key < $1.key }) where engine.table(named: name) == nil {
+            _ = try engine.createTable(table)
+        }
+        schema = newSchema
+        placements = [:]
+        for (name, keyspace) in newSchema.keyspaces {
+            placements[name] = ring.placement(for: keyspace.replication)
+        }
+    }
+
+    /// The first timers; call once after init.
+    public func start() -> [NodeEffect] {
+        let now = clock.now()
+        return [.setTimer(at: now + configuration.gossipInterval, .gossip),
+                .setTimer(at: now + configuration.hintDeliveryInterval, .hintDelivery)]
+    }
+
+    /// Closes storage (final commit log sync). The node is unusable after.
+    public func close() throws(StorageError) {
+        try engine.close()
+    }
+
+    /// Whether this node's failure detector holds `peer` up (itself: always).
+    public func isAlive(_ peer: NodeID) -> Bool {
+        peer == id || detector.isAlive(peer, at: clock.now())
+    }
+
+    /// Client requests this node coordinates that are not finished yet.
+    public var requestsInFlight: Int { coordinator.inFlight }
+
+    // MARK: Entry points
+
+    /// A client request to coordinate. Always ends in one `.reply` effect,
+    /// now or later.
+    public func submit(request: UInt64, _ command: ClientCommand) -> [NodeEffect] {
+        statistics.clientRequests += 1
+        switch command {
+        case .write(var write):
+            guard let table = schema.tables[write.table], let keyspace = schema.keyspaces[table.keyspace] else {
+                return [.reply(request: request, .failed(.invalidRequest("unknown table \(write.table)")))]
+            }
+            do {
+                write.update.normalize()
+                try engine.options.limits.check(write.update)
+            } catch {
+                return [.reply(request: request, .failed(.invalidRequest(error.description)))]
+            }
+            // Stamp once here so every replica stores identical cells.
+            write.update.stampLocalTimes(nowMicros: clock.wallMicros(), defaultTTLSeconds: table.options.defaultTTLSeconds)
+            let context = replicaContext(key: write.update.key, keyspace: keyspace)
+            return perform(coordinator.handle(.write(request: request, write, context), now: clock.now(),
+                                              wallMicros: clock.wallMicros()))
+        case .read(let read):
+            guard let table = schema.tables[read.table], let keyspace = schema.keyspaces[table.keyspace] else {
+                return [.reply(request: request, .failed(.invalidRequest("unknown table \(read.table)")))]
+            }
+            guard !read.key.isEmpty, read.key.count <= engine.options.limits.partitionKeyBytesMax, read.limit >= 0 else {
+                return [.reply(request: request, .failed(.invalidRequest(
+                    "a read needs a partition key of 1 to \(engine.options.limits.partitionKeyBytesMax) bytes and a limit >= 0")))]
+            }
+            let context = replicaContext(key: read.key, keyspace: keyspace)
+            return perform(coordinator.handle(.read(request: request, read, context), now: clock.now(),
+                                              wallMicros: clock.wallMicros()))
+        }
+    }
+
+    func replicaContext(key: [UInt8], keyspace: KeyspaceDefinition) -> ReplicaContext {
+        let placement = placements[keyspace.name] ?? ring.placement(for: keyspace.replication)
+        let replicas = Array(placement.replicas(for: Murmur3.token(key)))
+        let now = clock.now()
+        var datacenters: [NodeID: String] = [:]
+        var alive = Set<NodeID>()
+        for r in replicas {
+            datacenters[r] = ring.location(of: r)?.datacenter
+            if r == id || detector.isAlive(r, at: now) { alive.insert(r) }
+        }
+        return ReplicaContext(replicas: replicas, alive: alive, datacenters: datacenters, strategy: keyspace.replication,
+                              localDatacenter: configuration.location.datacenter)
+    }
+
+    /// A frame from a peer (or from this node to itself). A frame that does
+    /// not decode is counted and dropped; the node keeps running.
+    public func receive(frame: [UInt8]) -> [NodeEffect] {
+        statistics.framesReceived += 1
+        let envelope: Envelope
+        do {
+            envelope = try WireCodec.decode(frame: frame, limits: configuration.wireLimits)
+        } catch {
+            statistics.framesRejected += 1
+            statistics.lastRejection = error.description
+            return []
+        }
+        let source = envelope.source
+        switch envelope.message {
+        case .gossipSyn(let syn):
+            return receiveSyn(syn, from: source)
+        case .gossipAck(let ack):
+            return receiveAck(ack, from: source)
+        case .gossipAck2(let ack2):
+            merge(ack2.states)
+            return []
+        case .mutation(let m):
+            return [send(.mutationResponse(applyReplicaMutation(m)), to: source)]
+        case .readRequest(let r):
+            return [send(.readResponse(serveRead(r)), to: source)]
+        case .mutationResponse(let response):
+            if response.id >= 1 << 63 { return hintAcknowledged(response, from: source) }
+            return perform(coordinator.handle(.mutationResponse(from: source, response), now: clock.now(),
+                                              wallMicros: clock.wallMicros()))
+        case .readResponse(let response):
+            return perform(coordinator.handle(.readResponse(from: source, response), now: clock.now(),
+                                              wallMicros: clock.wallMicros()))
+        }
+    }
+
+    public func fire(_ timer: NodeTimer) -> [NodeEffect] {
+        switch timer {
+        case .gossip:
+            return gossipRound() + [.setTimer(at: clock.now() + configuration.gossipInterval, .gossip)]
+        case .hintDelivery:
+            return deliverHints() + [.setTimer(at: clock.now() + configuration.hintDeliveryInterval, .hintDelivery)]
+        case .coordinator(let t):
+            return perform(coordinator.handle(.timer(t), now: clock.now(), wallMicros: clock.wallMicros()))
+        }
+    }
+
+    func send(_ message: Message, to target: NodeID) -> NodeEffect {
+        .send(to: target, frame: WireCodec.encode(Envelope(source: id, message: message)))
+    }
+
+    /// Performs the coordinator's hint effects here and passes the rest on.
+    func perform(_ effects: [CoordinatorEffect]) -> [NodeEffect] {
+        var out: [NodeEffect] = []
+        out.reserveCapacity(effects.count)
+        for effect in effects {
+            switch effect {
+            case .send(let target, let message):
+                out.append(send(message, to: target))
+            case .storeHint(let target, let table, let update):
+                do {
+                    try hintStore.store(update, table: table, for: target)
+                } catch {
+                    statistics.hintStoreFailures += 1
+                }
+            case .setTimer(let at, let timer):
+                out.append(.setTimer(at: at, .coordinator(timer)))
+            case .reply(let request, let result):
+                out.append(.reply(request: request, result))
+            }
+        }
+        return out
+    }
+}

@@ -119,7 +119,8 @@ public struct TableDefinition: Hashable, Sendable {
     /// Ten years: far beyond any repair cycle, and safe to turn into microseconds.
     public static let gcGraceSecondsMax: Int64 = 315_360_000
 
-    func validate() throws(StorageError) {
+    /// Throws `.invalidArgument` if an option is out of range.
+    public func validate() throws(StorageError) {
         func bad(_ m: String) -> StorageError { StorageError(code: .invalidArgument, message: m) }
         for part in [keyspace, name] {
             guard !part.isEmpty, part.utf8.count <= 48,

@@ -65,7 +65,8 @@ public struct StorageLimits: Sendable, Equatable {
 
     public init() {}
 
-    func check(_ update: PartitionUpdate) throws(StorageError) {
+    /// Throws `.limitExceeded` or `.invalidArgument` if `update` breaks a limit.
+    public func check(_ update: PartitionUpdate) throws(StorageError) {
         func fail(_ what: String, _ size: Int, _ limit: Int) -> StorageError {
             StorageError(code: .limitExceeded, message: "\(what) is \(size) bytes; the limit is \(limit)")
         }

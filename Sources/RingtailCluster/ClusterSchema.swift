@@ -1,0 +1,43 @@
+// The cluster's schema: keyspaces with their replication, and tables with
+// their definitions. A plain value every node holds a copy of. (This issue
+// hands it to every node; spreading changes by gossip comes with real nodes.)
+import RingtailCore
+import RingtailStorage
+
+public struct ClusterSchema: Hashable, Sendable {
+    public private(set) var keyspaces: [String: KeyspaceDefinition] = [:]
+    /// By qualified name, `keyspace.table`.
+    public private(set) var tables: [String: TableDefinition] = [:]
+
+    public init() {}
+
+    public mutating func add(_ keyspace: KeyspaceDefinition) throws(RequestError) {
+        guard Self.isValidName(keyspace.name) else {
+            throw .invalidRequest("keyspace name \"\(keyspace.name)\" must be 1-48 letters, digits or underscores")
+        }
+        guard keyspace.name != "system" else { throw .invalidRequest("keyspace name \"system\" is reserved") }
+        guard keyspaces[keyspace.name] == nil else { throw .invalidRequest("keyspace \(keyspace.name) already exists") }
+        guard keyspace.replication.totalReplicationFactor > 0 else {
+            throw .invalidRequest("keyspace \(keyspace.name) needs a replication factor of at least 1")
+        }
+        keyspaces[keyspace.name] = keyspace
+    }
+
+    public mutating func add(_ table: TableDefinition) throws(RequestError) {
+        guard keyspaces[table.keyspace] != nil else { throw .invalidRequest("unknown keyspace \(table.keyspace)") }
+        guard Self.isValidName(table.name) else {
+            throw .invalidRequest("table name \"\(table.name)\" must be 1-48 letters, digits or underscores")
+        }
+        guard tables[table.qualifiedName] == nil else { throw .invalidRequest("table \(table.qualifiedName) already exists") }
+        tables[table.qualifiedName] = table
+    }
+
+    /// The keyspace of a qualified table name, if both exist.
+    public func keyspace(ofTable qualifiedName: String) -> KeyspaceDefinition? {
+        tables[qualifiedName].flatMap { keyspaces[$0.keyspace] }
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 48 && name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
+}

@@ -1,0 +1,285 @@
+// The read path: a data request to the closest live replica, digest requests
+// to enough others to meet the level; on a digest mismatch, full data from
+// every replica that answered, resolved last-write-wins, and stale replicas
+// repaired (blocking read repair) before the answer. A replica slower than
+// the speculative-retry percentile gets a stand-in.
+import RingtailCore
+import RingtailStorage
+import RingtailWire
+
+struct PendingRead: Sendable {
+    enum Phase: Sendable { case digests, data, repair }
+    enum Answer: Sendable {
+        case data(PartitionUpdate?)
+        case digest(UInt64)
+    }
+
+    var command: ReadCommand
+    var requirement: ReplicaRequirement
+    var datacenters: [NodeID: String]
+    /// Live replicas that may serve the level, closest first, not yet contacted.
+    var spare: [NodeID]
+    var phase = Phase.digests
+    /// Messages of the current phase: message id per replica, and send times.
+    var messages: [NodeID: UInt64] = [:]
+    var sentAt: [NodeID: Instant] = [:]
+    var answers: [NodeID: Answer] = [:]
+    var failures: [NodeID: String] = [:]
+    var speculated = false
+    /// Repair phase: the resolved partition, and repairs not yet acknowledged.
+    var resolved: PartitionUpdate?
+    var repairsOutstanding: Set<NodeID> = []
+}
+
+extension Coordinator {
+    mutating func startRead(_ request: UInt64, _ command: ReadCommand, _ context: ReplicaContext, now: Instant,
+                            wallMicros: Int64, effects: inout [CoordinatorEffect]) {
+        let requirement: ReplicaRequirement
+        do {
+            requirement = try command.level.requirement(strategy: context.strategy, localDatacenter: context.localDatacenter,
+                                                        isWrite: false)
+            try requirement.checkAvailable(level: command.level, replicas: context.replicas,
+                                           isAlive: { context.alive.contains($0) },
+                                           datacenterOf: { context.datacenters[$0] })
+        } catch {
+            effects.append(.reply(request: request, .failed(Self.requestError(error))))
+            return
+        }
+        // Live replicas that count toward the level, closest first.
+        let eligible = latencies.sortedByProximity(context.replicas.filter { replica in
+            guard context.alive.contains(replica) else { return false }
+            switch requirement {
+            case .anywhere: return true
+            case .inDatacenter(let dc, _): return context.datacenters[replica] == dc
+            case .inEachDatacenter(let need): return need[context.datacenters[replica] ?? ""] != nil
+            }
+        }, local: local)
+        let targets = Self.minimalTargets(eligible, requirement, context.datacenters)
+        var read = PendingRead(command: command, requirement: requirement, datacenters: context.datacenters,
+                               spare: eligible.filter { !targets.contains($0) })
+        for (i, replica) in targets.enumerated() {
+            send(request, &read, to: replica, digestOnly: i > 0, now: now, effects: &effects)
+        }
+        reads[request] = read
+        effects.append(.setTimer(now + options.readTimeout, .readTimeout(request: request)))
+        if let percentile = options.speculativeRetryPercentile, !read.spare.isEmpty {
+            let delay = max(options.speculativeRetryMin, latencies.percentile(percentile) ?? options.readTimeout / 2)
+            if delay < options.readTimeout {
+                effects.append(.setTimer(now + delay, .speculativeRetry(request: request)))
+            }
+        }
+    }
+
+    /// The fewest replicas from `eligible` (in order) that can meet `requirement`.
+    static func minimalTargets(_ eligible: [NodeID], _ requirement: ReplicaRequirement,
+                               _ datacenters: [NodeID: String]) -> [NodeID] {
+        switch requirement {
+        case .anywhere(let n, _):
+            return Array(eligible.prefix(n))
+        case .inDatacenter(_, let n):
+            return Array(eligible.prefix(n))
+        case .inEachDatacenter(let need):
+            var left = need
+            return eligible.filter { replica in
+                guard let dc = datacenters[replica], let n = left[dc], n > 0 else { return false }
+                left[dc] = n - 1
+                return true
+            }
+        }
+    }
+
+    mutating func send(_ request: UInt64, _ read: inout PendingRead, to replica: NodeID, digestOnly: Bool, now: Instant,
+                       effects: inout [CoordinatorEffect]) {
+        let id = takeMessageID(for: request)
+        if let old = read.messages.updateValue(id, forKey: replica) { owners[old] = nil }
+        read.sentAt[replica] = now
+        let (lower, upper) = Self.wireBounds(read.command.slice)
+        effects.append(.send(replica, .readRequest(ReadRequest(id: id, table: read.command.table, key: read.command.key,
+                                                               lower: lower, upper: upper, digestOnly: digestOnly))))
+    }
+
+    static func wireBounds(_ slice: ClusteringRange) -> (WireBound, WireBound) {
+        func convert(_ b: ClusteringBound) -> WireBound {
+            switch b {
+            case .unbounded: return .unbounded
+            case .inclusive(let k): return .inclusive(k)
+            case .exclusive(let k): return .exclusive(k)
+            }
+        }
+        return (convert(slice.lower), convert(slice.upper))
+    }
+
+    mutating func readResponse(_ request: UInt64, messageID: UInt64, from source: NodeID, _ payload: ReadPayload,
+                               now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
+        guard var read = reads[request], read.messages[source] == messageID, read.phase != .repair else { return }
+        read.messages[source] = nil
+        owners[messageID] = nil
+        if let sent = read.sentAt[source] { latencies.record(source, latency: now - sent) }
+        switch payload {
+        case .data(nil):
+            read.answers[source] = .data(nil)
+        case .data(let bytes?):
+            guard let update = try? PartitionUpdate(decoding: bytes) else {
+                read.failures[source] = "undecodable data from \(source)"
+                break
+            }
+            read.answers[source] = .data(update)
+        case .digest(let d):
+            read.answers[source] = .digest(d)
+        case .failed(let reason):
+            read.failures[source] = reason
+        }
+        if read.failures[source] != nil {
+            // Replace a failed replica if one is left, else see if the level is lost.
+            if let next = read.spare.first {
+                read.spare.removeFirst()
+                send(request, &read, to: next, digestOnly: read.phase == .digests && hasData(read), now: now, effects: &effects)
+            } else if !canStillSucceed(read) {
+                reads[request] = nil
+                effects.append(.reply(request: request, .failed(.failure(
+                    level: read.command.level, received: read.answers.count, failures: read.failures.count,
+                    required: read.requirement.total, isWrite: false, reason: read.failures[source]!))))
+                return
+            }
+        }
+        reads[request] = read
+        advance(request, now: now, wallMicros: wallMicros, effects: &effects)
+    }
+
+    func hasData(_ read: PendingRead) -> Bool {
+        read.answers.values.contains { if case .data = $0 { return true } else { return false } }
+    }
+
+    func canStillSucceed(_ read: PendingRead) -> Bool {
+        let possible = Array(read.answers.keys) + Array(read.messages.keys)
+        let dcs = read.datacenters
+        return read.requirement.isSatisfied(by: possible, datacenterOf: { dcs[$0] })
+    }
+
+    /// Moves a read forward once enough answers are in.
+    mutating func advance(_ request: UInt64, now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
+        guard var read = reads[request] else { return }
+        let dcs = read.datacenters
+        guard read.requirement.isSatisfied(by: Array(read.answers.keys), datacenterOf: { dcs[$0] }) else { return }
+        switch read.phase {
+        case .digests:
+            guard let data = read.answers.values.lazy.compactMap({ a -> PartitionUpdate?? in
+                if case .data(let u) = a { return .some(u) } else { return nil }
+            }).first else {
+                // Digests are in but the data replica is not: ask the closest digest replica for data.
+                if read.messages.isEmpty, let replica = read.answers.keys.sorted().first {
+                    read.answers[replica] = nil
+                    send(request, &read, to: replica, digestOnly: false, now: now, effects: &effects)
+                    reads[request] = read
+                }
+                return
+            }
+            let expected = Self.digest(of: data, key: read.command.key)
+            let match = read.answers.values.allSatisfy { answer in
+                switch answer {
+                case .data(let u): return Self.digest(of: u, key: read.command.key) == expected
+                case .digest(let d): return d == expected
+                }
+            }
+            if match {
+                finishRead(request, read, result: data, wallMicros: wallMicros, effects: &effects)
+                return
+            }
+            // Mismatch: full data from every replica that answered.
+            read.phase = .data
+            let responders = read.answers.keys.sorted()
+            for replica in responders {
+                if case .data = read.answers[replica]! { continue }
+                read.answers[replica] = nil
+                send(request, &read, to: replica, digestOnly: false, now: now, effects: &effects)
+            }
+            reads[request] = read
+            advance(request, now: now, wallMicros: wallMicros, effects: &effects)
+        case .data:
+            // Every answer is data now: resolve, then repair the stale.
+            var resolved = PartitionUpdate(key: read.command.key)
+            var versions: [(NodeID, PartitionUpdate)] = []
+            for (replica, answer) in read.answers.sorted(by: { $0.key < $1.key }) {
+                guard case .data(let u) = answer else { return } // a digest straggler: wait for its data
+                let version = u ?? PartitionUpdate(key: read.command.key)
+                versions.append((replica, version))
+                resolved.merge(version)
+            }
+            read.phase = .repair
+            read.resolved = resolved
+            for (replica, version) in versions {
+                guard let repair = resolved.repair(for: version) else { continue }
+                let id = takeMessageID(for: request)
+                read.messages[replica] = id
+                read.repairsOutstanding.insert(replica)
+                effects.append(.send(replica, .mutation(MutationMessage(id: id, table: read.command.table,
+                                                                        update: repair.encoded()))))
+            }
+            reads[request] = read
+            if read.repairsOutstanding.isEmpty {
+                finishRead(request, read, result: resolved, wallMicros: wallMicros, effects: &effects)
+            }
+        case .repair:
+            return
+        }
+    }
+
+    static func digest(of update: PartitionUpdate?, key: [UInt8]) -> UInt64 {
+        (update ?? PartitionUpdate(key: key)).digest
+    }
+
+    mutating func repairResponse(_ request: UInt64, messageID: UInt64, from source: NodeID, _ response: MutationResponse,
+                                 now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
+        guard var read = reads[request], read.phase == .repair, read.messages[source] == messageID else { return }
+        read.messages[source] = nil
+        owners[messageID] = nil
+        // A failed repair is not retried here: the replica stays stale until
+        // the next read repair or hint; the read still answers with the
+        // resolved data, which a quorum now holds or will on timeout.
+        read.repairsOutstanding.remove(source)
+        reads[request] = read
+        if read.repairsOutstanding.isEmpty {
+            finishRead(request, read, result: read.resolved, wallMicros: wallMicros, effects: &effects)
+        }
+    }
+
+    mutating func finishRead(_ request: UInt64, _ read: PendingRead, result: PartitionUpdate?, wallMicros: Int64,
+                             effects: inout [CoordinatorEffect]) {
+        for id in read.messages.values { owners[id] = nil }
+        reads[request] = nil
+        let rows = result?.liveRows(nowMicros: wallMicros, limit: read.command.limit, descending: read.command.descending) ?? []
+        effects.append(.reply(request: request, .rows(rows)))
+    }
+
+    mutating func readTimedOut(_ request: UInt64, effects: inout [CoordinatorEffect]) {
+        guard let read = reads[request] else { return }
+        for id in read.messages.values { owners[id] = nil }
+        reads[request] = nil
+        let dcs = read.datacenters
+        let counted = read.answers.keys.count { replica in
+            switch read.requirement {
+            case .anywhere: return true
+            case .inDatacenter(let dc, _): return dcs[replica] == dc
+            case .inEachDatacenter(let need): return need[dcs[replica] ?? ""] != nil
+            }
+        }
+        // In the repair phase every replica has answered; what is missing is
+        // the repair acknowledgements, so report those.
+        let received = read.phase == .repair ? counted - read.repairsOutstanding.count : counted
+        effects.append(.reply(request: request, .failed(.timeout(
+            level: read.command.level, received: max(0, min(received, read.requirement.total - 1)),
+            required: read.requirement.total, isWrite: false))))
+    }
+
+    /// The speculative-retry timer: if the level is not met yet, send the
+    /// missing request (data if no data has come back) to the next closest replica.
+    mutating func speculate(_ request: UInt64, now: Instant, effects: inout [CoordinatorEffect]) {
+        guard var read = reads[request], read.phase == .digests, !read.speculated, !read.messages.isEmpty,
+              let next = read.spare.first else { return }
+        read.speculated = true
+        read.spare.removeFirst()
+        let dataOutstanding = !hasData(read)
+        send(request, &read, to: next, digestOnly: !dataOutstanding, now: now, effects: &effects)
+        reads[request] = read
+    }
+}

@@ -1,0 +1,133 @@
+// The write path: send the mutation to every live replica, hint the ones the
+// failure detector holds down, answer when the level is met, and hint every
+// replica that has not acknowledged when the write timeout fires.
+import RingtailCore
+import RingtailStorage
+import RingtailWire
+
+struct PendingWrite: Sendable {
+    var command: WriteCommand
+    var requirement: ReplicaRequirement
+    var datacenters: [NodeID: String]
+    var messageID: UInt64
+    /// Sent and not yet answered.
+    var outstanding: Set<NodeID>
+    var acknowledged: [NodeID] = []
+    var failed: [NodeID] = []
+    var lastFailure = ""
+    var hintStored = false
+    var replied = false
+}
+
+extension Coordinator {
+    mutating func startWrite(_ request: UInt64, _ command: WriteCommand, _ context: ReplicaContext, now: Instant,
+                             effects: inout [CoordinatorEffect]) {
+        let requirement: ReplicaRequirement
+        do {
+            requirement = try command.level.requirement(strategy: context.strategy, localDatacenter: context.localDatacenter,
+                                                        isWrite: true)
+            try requirement.checkAvailable(level: command.level, replicas: context.replicas,
+                                           isAlive: { context.alive.contains($0) },
+                                           datacenterOf: { context.datacenters[$0] })
+        } catch {
+            effects.append(.reply(request: request, .failed(Self.requestError(error))))
+            return
+        }
+        let messageID = takeMessageID(for: request)
+        var pending = PendingWrite(command: command, requirement: requirement, datacenters: context.datacenters,
+                                   messageID: messageID, outstanding: [])
+        let message = Message.mutation(MutationMessage(id: messageID, table: command.table,
+                                                       update: command.update.encoded()))
+        for replica in context.replicas {
+            if context.alive.contains(replica) {
+                pending.outstanding.insert(replica)
+                effects.append(.send(replica, message))
+            } else {
+                effects.append(.storeHint(target: replica, table: command.table, update: command.update))
+                pending.hintStored = true
+            }
+        }
+        if pending.outstanding.isEmpty { owners[messageID] = nil }
+        // ANY with no live replica: the hints just stored are the acknowledgement.
+        if requirement.isSatisfied(by: pending.acknowledged, hintStored: pending.hintStored,
+                                   datacenterOf: { context.datacenters[$0] }) {
+            pending.replied = true
+            effects.append(.reply(request: request, .written))
+        }
+        if pending.outstanding.isEmpty { return }
+        writes[request] = pending
+        effects.append(.setTimer(now + options.writeTimeout, .writeTimeout(request: request)))
+    }
+
+    static func requestError(_ error: any Error) -> RequestError {
+        switch error as? ConsistencyError {
+        case .unavailable(let level, let required, let alive)?:
+            return .unavailable(level: level, required: required, alive: alive)
+        case .invalidRequest(let message)?:
+            return .invalidRequest(message)
+        case nil:
+            return .invalidRequest("\(error)")
+        }
+    }
+
+    mutating func writeResponse(_ request: UInt64, from source: NodeID, _ response: MutationResponse,
+                                effects: inout [CoordinatorEffect]) {
+        guard var w = writes[request], w.outstanding.remove(source) != nil else { return }
+        if let failure = response.failure {
+            w.failed.append(source)
+            w.lastFailure = failure
+        } else {
+            w.acknowledged.append(source)
+        }
+        let dcs = w.datacenters
+        if !w.replied {
+            if w.requirement.isSatisfied(by: w.acknowledged, hintStored: w.hintStored, datacenterOf: { dcs[$0] }) {
+                w.replied = true
+                effects.append(.reply(request: request, .written))
+            } else if !w.requirement.isSatisfied(by: w.acknowledged + w.outstanding, hintStored: w.hintStored,
+                                                 datacenterOf: { dcs[$0] }) {
+                w.replied = true
+                effects.append(.reply(request: request, .failed(.failure(
+                    level: w.command.level, received: w.acknowledged.count, failures: w.failed.count,
+                    required: w.requirement.total, isWrite: true, reason: w.lastFailure))))
+            }
+        }
+        if w.outstanding.isEmpty {
+            // Every replica answered: hint the ones that failed, then forget the write.
+            for replica in w.failed {
+                effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
+            }
+            finishWrite(request, w)
+        } else {
+            writes[request] = w
+        }
+    }
+
+    mutating func writeTimedOut(_ request: UInt64, effects: inout [CoordinatorEffect]) {
+        guard let w = writes[request] else { return }
+        if !w.replied {
+            effects.append(.reply(request: request, .failed(.timeout(
+                level: w.command.level, received: Self.counted(w), required: w.requirement.total, isWrite: true))))
+        }
+        // A replica that did not answer may have missed the write: hint it.
+        for replica in (w.outstanding.sorted() + w.failed) {
+            effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
+        }
+        finishWrite(request, w)
+    }
+
+    /// Acknowledgements that count toward the requirement (local ones for
+    /// LOCAL_* levels), as a Timeout reports them.
+    static func counted(_ w: PendingWrite) -> Int {
+        switch w.requirement {
+        case .anywhere: return w.acknowledged.count
+        case .inDatacenter(let dc, _): return w.acknowledged.count { w.datacenters[$0] == dc }
+        case .inEachDatacenter(let need): return w.acknowledged.count { need[w.datacenters[$0] ?? ""] != nil }
+        }
+    }
+
+    mutating func finishWrite(_ request: UInt64, _ w: PendingWrite) {
+        writes[request] = nil
+        owners[w.messageID] = nil
+    }
+}

@@ -1,0 +1,70 @@
+// Measured replica latency, for two decisions a read coordinator makes:
+// which replica is closest (gets the data request; the rest get digests),
+// and when a replica is slow enough to retry elsewhere (speculative retry at
+// a percentile of recent read latencies). Pure and bounded.
+import RingtailCore
+
+/// Per-replica smoothed latency and a window of recent read latencies.
+public struct LatencyTracker: Sendable {
+    /// Weight of a new sample in the per-replica moving average.
+    public let smoothing: Double
+    /// Recent latencies kept for percentiles (a ring buffer).
+    public let windowSize: Int
+    private var averages: [NodeID: Double] = [:]
+    private var window: [Int64] = []
+    private var next = 0
+    private var cachedPercentile: (percentile: Double, value: Duration, samples: Int)?
+    private var samplesSinceCache = 0
+
+    public init(smoothing: Double = 0.2, windowSize: Int = 1024) {
+        precondition(smoothing > 0 && smoothing <= 1 && windowSize > 0)
+        self.smoothing = smoothing
+        self.windowSize = windowSize
+    }
+
+    /// Records that `replica` answered after `latency`.
+    public mutating func record(_ replica: NodeID, latency: Duration) {
+        let ns = max(0, latency.nanosecondsClamped)
+        let old = averages[replica]
+        averages[replica] = old.map { $0 + smoothing * (Double(ns) - $0) } ?? Double(ns)
+        if window.count < windowSize {
+            window.append(ns)
+        } else {
+            window[next] = ns
+            next = (next + 1) % windowSize
+        }
+        samplesSinceCache += 1
+    }
+
+    /// Smoothed latency of `replica`, nil if never measured.
+    public func average(of replica: NodeID) -> Duration? {
+        averages[replica].map { .nanoseconds(Int64($0)) }
+    }
+
+    /// `replicas` closest first: measured ones by smoothed latency, then
+    /// unmeasured ones in their given order. `local` always comes first.
+    public func sortedByProximity(_ replicas: [NodeID], local: NodeID) -> [NodeID] {
+        replicas.enumerated().sorted { a, b in
+            if (a.element == local) != (b.element == local) { return a.element == local }
+            switch (averages[a.element], averages[b.element]) {
+            case let (x?, y?) where x != y: return x < y
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default: return a.offset < b.offset
+            }
+        }.map(\.element)
+    }
+
+    /// The `percentile` (0–100) of recent latencies; nil with fewer than 20
+    /// samples. Recomputed after every 64 new samples (a sort of the window).
+    public mutating func percentile(_ percentile: Double) -> Duration? {
+        guard window.count >= 20 else { return nil }
+        if let c = cachedPercentile, c.percentile == percentile, samplesSinceCache < 64 { return c.value }
+        let sorted = window.sorted()
+        let rank = min(sorted.count - 1, max(0, Int((percentile / 100 * Double(sorted.count)).rounded(.up)) - 1))
+        let value = Duration.nanoseconds(sorted[rank])
+        cachedPercentile = (percentile, value, sorted.count)
+        samplesSinceCache = 0
+        return value
+    }
+}

@@ -1,0 +1,390 @@
+// A whole cluster in one thread: real ClusterNodes (storage, coordinator,
+// gossip, hints) driven by an event loop on virtual time, every message
+// through the wire codec and a seeded network with per-link latency, loss
+// and network partitions. Nodes crash (memory and unsynced disk lost) and
+// restart. The simulator and the embedding facade both drive clusters
+// through this type. See docs/internals/simulator.md.
+import RingtailCore
+import RingtailStorage
+import RingtailWire
+import RingtailCluster
+import RingtailNode
+
+public final class SimulatedCluster: @unchecked Sendable {
+    /// Where node storage lives.
+    public enum Storage: Sendable {
+        /// A crashable in-memory file system per node: a crash loses what was not synced.
+        case memory
+        /// Real directories under `root`, one per node, through `fileSystem`.
+        case directory(root: String, fileSystem: FileSystem)
+    }
+
+    public struct Options: Sendable {
+        public var nodes: [(id: NodeID, location: NodeLocation)]
+        public var tokensPerNode = TokenAllocator.defaultTokenCount
+        /// The strategy the balanced token allocator optimizes for.
+        public var allocationStrategy: ReplicationStrategy = .simple(replicationFactor: 3)
+        public var latencies = LinkLatencies()
+        /// Chance that any one message is lost.
+        public var lossRate = 0.0
+        public var seed: UInt64 = 1
+        public var wallMicrosAtZero: Int64 = 1_767_225_600_000_000
+        /// Wall-clock skew per node (default none).
+        public var clockSkews: [NodeID: Duration] = [:]
+        public var storage = Storage.memory
+        /// Applied to every node's configuration before it starts.
+        public var configure: @Sendable (inout NodeConfiguration) -> Void = { _ in }
+
+        public init(nodes: [(id: NodeID, location: NodeLocation)]) { self.nodes = nodes }
+    }
+
+    enum Event {
+        case deliver(from: NodeID, to: Int, incarnation: Int, frame: [UInt8])
+        case timer(node: Int, incarnation: Int, NodeTimer)
+        case action(@Sendable (SimulatedCluster) -> Void)
+    }
+
+    final class SimNode {
+        let id: NodeID
+        let location: NodeLocation
+        let clock: SkewedClock
+        let memory: CrashableFileSystem?
+        var node: ClusterNode?
+        /// Bumped at every crash or restart; events of an old incarnation are dropped.
+        var incarnation = 0
+        var generation: Int64 = 0
+
+        init(id: NodeID, location: NodeLocation, clock: SkewedClock, memory: CrashableFileSystem?) {
+            self.id = id
+            self.location = location
+            self.clock = clock
+            self.memory = memory
+        }
+    }
+
+    public let options: Options
+    public let ring: TokenRing
+    public let timeline: VirtualTimeline
+    public private(set) var schema = ClusterSchema()
+    var queue = EventQueue<Event>()
+    var entropy: SeededEntropy
+    var simNodes: [SimNode] = []
+    var index: [NodeID: Int] = [:]
+    /// Directed links that drop every message (network partitions).
+    var blocked = Set<Link>()
+    var nextRequest: UInt64 = 1
+    /// Where each in-flight client request went.
+    var pendingRequests: [UInt64: Int] = [:]
+    /// Replies not yet taken by `takeReply`.
+    var replies: [UInt64: ClientResult] = [:]
+    /// Called for every reply, at the virtual instant it is made.
+    public var onReply: ((UInt64, ClientResult) -> Void)?
+    public private(set) var statistics = NetworkStatistics()
+    /// FNV-1a over every event the loop processed: equal for equal seeds.
+    public private(set) var traceHash: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    struct Link: Hashable { var source: Int; var target: Int }
+
+    public struct NetworkStatistics: Hashable, Sendable {
+        public var messagesSent = 0
+        public var messagesDelivered = 0
+        public var messagesLost = 0
+        public var messagesBlocked = 0
+        public var bytesSent = 0
+        public var events = 0
+    }
+
+    public init(options: Options) throws(StorageError) {
+        precondition(!options.nodes.isEmpty, "a cluster needs nodes")
+        self.options = options
+        entropy = SeededEntropy(seed: options.seed)
+        timeline = VirtualTimeline(wallMicrosAtZero: options.wallMicrosAtZero)
+        var ring = TokenRing.empty
+        var allocation = SeededEntropy(seed: options.seed ^ 0x746F_6B65_6E73)
+        for (id, location) in options.nodes {
+            let tokens = TokenAllocator.balanced(for: id, location: location, count: options.tokensPerNode, ring: ring,
+                                                 strategy: options.allocationStrategy, entropy: &allocation)
+            ring = ring.adding(id, location: location, tokens: tokens)
+        }
+        self.ring = ring
+        for (i, (id, location)) in options.nodes.enumerated() {
+            let memory: CrashableFileSystem? = if case .memory = options.storage { CrashableFileSystem() } else { nil }
+            simNodes.append(SimNode(id: id, location: location,
+                                    clock: SkewedClock(timeline: timeline, skew: options.clockSkews[id] ?? .zero),
+                                    memory: memory))
+            index[id] = i
+        }
+        for i in simNodes.indices { try startNode(i) }
+    }
+
+    public var now: Instant { timeline.now }
+    public var nodeIDs: [NodeID] { simNodes.map(\.id) }
+    public func location(of node: NodeID) -> NodeLocation? { index[node].map { simNodes[$0].location } }
+    /// The running node, or nil while it is down.
+    public func node(_ id: NodeID) -> ClusterNode? { index[id].flatMap { simNodes[$0].node } }
+    public func isRunning(_ id: NodeID) -> Bool { node(id) != nil }
+
+    func fileSystem(_ i: Int) -> FileSystem {
+        if let m = simNodes[i].memory { return m }
+        if case .directory(_, let fs) = options.storage { return fs }
+        fatalError("unreachable: storage is memory or directory")
+    }
+
+    func directory(_ i: Int) -> String {
+        if case .directory(let root, _) = options.storage { return root + "/" + simNodes[i].id.name }
+        return "/" + simNodes[i].id.name
+    }
+
+    func startNode(_ i: Int) throws(StorageError) {
+        let s = simNodes[i]
+        var config = NodeConfiguration(id: s.id, location: s.location, directory: directory(i))
+        config.engine.background = .manual
+        config.engine.syncMode = .batch
+        config.engine.memtableBudget = .mebibytes(16)
+        config.engine.blockCacheBytes = .mebibytes(1)
+        options.configure(&config)
+        let fs = fileSystem(i)
+        if case .directory = options.storage {
+            if !fs.fileExists(config.directory) { try? fs.createDirectory(config.directory) }
+        } else if !fs.fileExists(config.directory) {
+            do { try fs.createDirectory(config.directory) } catch { throw StorageError(code: .io, message: "\(error)") }
+        }
+        s.generation += 1
+        s.incarnation += 1
+        let node = try ClusterNode(configuration: config, ring: ring, schema: schema, fileSystem: fs, clock: s.clock,
+                                   generation: s.generation, seed: options.seed &+ UInt64(i) &* 0x9E37_79B9 &+ UInt64(s.generation))
+        s.node = node
+        perform(node.start(), from: i)
+    }
+
+    // MARK: Schema
+
+    /// Adds a keyspace on every node (running ones now, stopped ones when they restart).
+    public func create(_ keyspace: KeyspaceDefinition) throws(RequestError) {
+        var next = schema
+        try next.add(keyspace)
+        try adopt(next)
+    }
+
+    public func create(_ table: TableDefinition) throws(RequestError) {
+        var next = schema
+        try next.add(table)
+        do {
+            try table.validate()
+        } catch {
+            throw .invalidRequest(error.description)
+        }
+        try adopt(next)
+    }
+
+    func adopt(_ next: ClusterSchema) throws(RequestError) {
+        for s in simNodes {
+            do { try s.node?.update(schema: next) } catch { throw .invalidRequest("\(s.id): \(error.description)") }
+        }
+        schema = next
+    }
+
+    // MARK: Client requests
+
+    /// Sends a client request to `coordinator`; its reply arrives later
+    /// through `onReply` and `takeReply`. A down coordinator answers
+    /// `.coordinatorLost` at once.
+    @discardableResult
+    public func submit(_ command: ClientCommand, to coordinator: NodeID) -> UInt64 {
+        let request = nextRequest
+        nextRequest += 1
+        guard let i = index[coordinator], let node = simNodes[i].node else {
+            deliverReply(request, .failed(.coordinatorLost))
+            return request
+        }
+        pendingRequests[request] = i
+        perform(node.submit(request: request, command), from: i)
+        return request
+    }
+
+    /// Takes the reply to `request` if it has arrived.
+    public func takeReply(_ request: UInt64) -> ClientResult? { replies.removeValue(forKey: request) }
+
+    /// Submits and runs the cluster until the reply (or until `limit` of
+    /// virtual time passes, which a coordinator's timeouts make impossible
+    /// unless it crashes).
+    public func execute(_ command: ClientCommand, at coordinator: NodeID, limit: Duration = .seconds(60)) -> ClientResult {
+        let request = submit(command, to: coordinator)
+        let deadline = now + limit
+        while replies[request] == nil, let next = queue.nextTime, next <= deadline {
+            step()
+        }
+        return takeReply(request) ?? .failed(.coordinatorLost)
+    }
+
+    func deliverReply(_ request: UInt64, _ result: ClientResult) {
+        pendingRequests[request] = nil
+        replies[request] = result
+        mix(0x52, UInt64(truncatingIfNeeded: request))
+        onReply?(request, result)
+    }
+
+    // MARK: Event loop
+
+    /// Runs one event; false if there is none.
+    @discardableResult
+    public func step() -> Bool {
+        guard let entry = queue.pop() else { return false }
+        timeline.move(to: entry.time)
+        statistics.events += 1
+        mix(0x45, UInt64(bitPattern: entry.time.nanoseconds))
+        switch entry.payload {
+        case .deliver(let source, let target, let incarnation, let frame):
+            let s = simNodes[target]
+            guard s.incarnation == incarnation, let node = s.node else {
+                statistics.messagesLost += 1
+                return true
+            }
+            statistics.messagesDelivered += 1
+            perform(node.receive(frame: frame), from: target)
+            _ = source
+        case .timer(let i, let incarnation, let timer):
+            let s = simNodes[i]
+            guard s.incarnation == incarnation, let node = s.node else { return true }
+            perform(node.fire(timer), from: i)
+        case .action(let action):
+            action(self)
+        }
+        return true
+    }
+
+    /// Runs every event up to and including `instant`, then moves time there.
+    public func run(until instant: Instant) {
+        while let next = queue.nextTime, next <= instant { step() }
+        if instant > now { timeline.move(to: instant) }
+    }
+
+    public func run(for duration: Duration) { run(until: now + duration) }
+
+    /// Schedules `action` on the loop at `instant` (fault schedules, workloads).
+    public func schedule(at instant: Instant, _ action: @escaping @Sendable (SimulatedCluster) -> Void) {
+        queue.push(.action(action), at: max(instant, now))
+    }
+
+    func perform(_ effects: [NodeEffect], from i: Int) {
+        for effect in effects {
+            switch effect {
+            case .send(let target, let frame):
+                send(frame, from: i, to: target)
+            case .setTimer(let at, let timer):
+                queue.push(.timer(node: i, incarnation: simNodes[i].incarnation, timer), at: at)
+            case .reply(let request, let result):
+                deliverReply(request, result)
+            }
+        }
+    }
+
+    func send(_ frame: [UInt8], from i: Int, to target: NodeID) {
+        guard let t = index[target] else { return }
+        statistics.messagesSent += 1
+        statistics.bytesSent += frame.count
+        // The frame's CRC stands in for its bytes in the trace.
+        mix(UInt64(i) << 32 | UInt64(t), UInt64(WireCodec.readUInt32(frame, at: 4)))
+        if i != t {
+            if blocked.contains(Link(source: i, target: t)) {
+                statistics.messagesBlocked += 1
+                return
+            }
+            if options.lossRate > 0 && entropy.chance(options.lossRate) {
+                statistics.messagesLost += 1
+                return
+            }
+        }
+        let delay: Duration = i == t ? .zero : options.latencies.model(from: simNodes[i].location.datacenter,
+                                                                       to: simNodes[t].location.datacenter).sample(&entropy)
+        queue.push(.deliver(from: simNodes[i].id, to: t, incarnation: simNodes[t].incarnation, frame: frame), at: now + delay)
+    }
+
+    func mix(_ a: UInt64, _ b: UInt64) {
+        var h = traceHash
+        for v in [a, b] {
+            h = (h ^ v) &* 0x0000_0100_0000_01B3
+            h ^= h >> 29
+        }
+        traceHash = h
+    }
+
+    // MARK: Faults
+
+    /// Kills `node` at once: its memory and (on the in-memory file system)
+    /// every unsynced byte are lost; requests it coordinated never answer.
+    public func crash(_ id: NodeID) {
+        guard let i = index[id], let node = simNodes[i].node else { return }
+        let s = simNodes[i]
+        s.memory?.crash(afterOperations: 0)
+        s.node = nil
+        s.incarnation += 1
+        mix(0x43, UInt64(i))
+        for (request, coordinator) in pendingRequests where coordinator == i {
+            pendingRequests[request] = nil
+            lostRequests.append(request)
+        }
+        _ = node
+    }
+
+    /// Requests whose coordinator crashed before answering (drained by the caller).
+    public var lostRequests: [UInt64] = []
+
+    /// Restarts a crashed or stopped node: torn unsynced tails are cut on
+    /// the in-memory file system, the commit log is replayed, gossip starts
+    /// with a new generation.
+    public func restart(_ id: NodeID) throws(StorageError) {
+        guard let i = index[id], simNodes[i].node == nil else { return }
+        if let m = simNodes[i].memory {
+            var tear = SeededEntropy(seed: entropy.next())
+            m.recoverFromCrash(entropy: &tear)
+        }
+        mix(0x52_53, UInt64(i))
+        try startNode(i)
+    }
+
+    /// Stops a node cleanly: flushes nothing, but syncs and closes storage.
+    public func stop(_ id: NodeID) throws(StorageError) {
+        guard let i = index[id], let node = simNodes[i].node else { return }
+        simNodes[i].node = nil
+        simNodes[i].incarnation += 1
+        for (request, coordinator) in pendingRequests where coordinator == i {
+            pendingRequests[request] = nil
+            lostRequests.append(request)
+        }
+        try node.close()
+    }
+
+    /// Cuts every link between the two groups, both ways (a symmetric network partition).
+    public func partition(_ a: [NodeID], _ b: [NodeID]) {
+        for x in a { for y in b { block(from: x, to: y); block(from: y, to: x) } }
+    }
+
+    /// Drops every message from `source` to `target` (one way).
+    public func block(from source: NodeID, to target: NodeID) {
+        guard let s = index[source], let t = index[target], s != t else { return }
+        blocked.insert(Link(source: s, target: t))
+        mix(0x42, UInt64(s) << 32 | UInt64(t))
+    }
+
+    /// Restores every link.
+    public func heal() {
+        blocked.removeAll()
+        mix(0x48, 0)
+    }
+
+    /// Whether messages from `source` reach `target` now.
+    public func isLinked(_ source: NodeID, _ target: NodeID) -> Bool {
+        guard let s = index[source], let t = index[target] else { return false }
+        return !blocked.contains(Link(source: s, target: t))
+    }
+
+    /// Closes every running node (final commit log sync).
+    public func shutdown() {
+        for s in simNodes {
+            try? s.node?.close()
+            s.node = nil
+            s.incarnation += 1
+        }
+    }
+}
