@@ -129,6 +129,10 @@ public struct Coordinator: Sendable {
     /// Client requests not yet finished (replied or not).
     public var inFlight: Int { writes.count + reads.count }
 
+    /// Client writes whose replicas have not all answered or been hinted yet
+    /// (a crash now may leave a replica without the write and without a hint).
+    public var unfinishedWrites: [UInt64] { writes.keys.sorted() }
+
     public mutating func handle(_ input: CoordinatorInput, now: Instant, wallMicros: Int64) -> [CoordinatorEffect] {
         var effects: [CoordinatorEffect] = []
         switch input {

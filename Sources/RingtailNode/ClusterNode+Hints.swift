@@ -1,19 +1,22 @@
 // Hint delivery: every delivery interval, for each target with pending hints
 // that the failure detector holds up and that has no batch in flight, send
 // the oldest hints (within the throttle's byte budget) as mutations marked
-// with their creation time. When the whole batch is acknowledged the hints
-// are deleted; a failure or a batch unanswered for the write timeout leaves
-// them for the next try. See docs/internals/hinted-handoff.md.
+// with their creation time. When every hint of the batch has answered, or
+// the batch has waited a write timeout, the acknowledged prefix of the batch
+// is deleted; the rest stays for the next round (so one lost message costs
+// a retry of the hints after it, not of the whole batch).
+// See docs/internals/hinted-handoff.md.
 import RingtailCore
 import RingtailStorage
 import RingtailWire
 import RingtailCluster
 
 struct HintDeliveryInFlight: Sendable {
-    var last: HintStore.Hint
+    /// The batch in delivery order, with each hint's message id.
+    var hints: [(id: UInt64, hint: HintStore.Hint)]
     var outstanding: Set<UInt64>
+    var acknowledged: Set<UInt64> = []
     var sentAt: Instant
-    var failed = false
 }
 
 extension ClusterNode {
@@ -22,9 +25,9 @@ extension ClusterNode {
     func deliverHints() -> [NodeEffect] {
         let now = clock.now()
         // Abandon batches that went unanswered: their hints stay stored.
-        for (target, d) in deliveries where now - d.sentAt > configuration.coordinator.writeTimeout {
+        for (target, d) in deliveries.sorted(by: { $0.key < $1.key }) where now - d.sentAt > configuration.coordinator.writeTimeout {
             for m in d.outstanding { hintMessageOwners[m] = nil }
-            deliveries[target] = nil
+            finishDelivery(to: target, d)
         }
         let perInterval = Int(Double(configuration.hintThrottleBytesPerSecond) * configuration.hintDeliveryInterval.secondsDouble)
         hintBudgetBytes = min(perInterval, hintBudgetBytes + perInterval)
@@ -38,7 +41,7 @@ extension ClusterNode {
                 continue
             }
             var outstanding = Set<UInt64>()
-            var last: HintStore.Hint?
+            var sent: [(id: UInt64, hint: HintStore.Hint)] = []
             for hint in batch {
                 guard hintBudgetBytes > 0 else { break }
                 let bytes = hint.update.encoded()
@@ -47,12 +50,13 @@ extension ClusterNode {
                 nextHintMessageID += 1
                 hintMessageOwners[messageID] = target
                 outstanding.insert(messageID)
-                last = hint
+                sent.append((messageID, hint))
                 statistics.hintsSent += 1
+                statistics.hintAgeMaxMicros = max(statistics.hintAgeMaxMicros, clock.wallMicros() - hint.createdAtMicros)
                 effects.append(send(.mutation(MutationMessage(id: messageID, table: hint.table, update: bytes,
                                                               hintCreatedAtMicros: hint.createdAtMicros)), to: target))
             }
-            if let last { deliveries[target] = HintDeliveryInFlight(last: last, outstanding: outstanding, sentAt: now) }
+            if !sent.isEmpty { deliveries[target] = HintDeliveryInFlight(hints: sent, outstanding: outstanding, sentAt: now) }
         }
         return effects
     }
@@ -60,16 +64,21 @@ extension ClusterNode {
     func hintAcknowledged(_ response: MutationResponse, from source: NodeID) -> [NodeEffect] {
         guard let target = hintMessageOwners.removeValue(forKey: response.id), target == source,
               var d = deliveries[target], d.outstanding.remove(response.id) != nil else { return [] }
-        if response.failure != nil { d.failed = true }
-        guard d.outstanding.isEmpty else {
+        if response.failure == nil { d.acknowledged.insert(response.id) }
+        if d.outstanding.isEmpty {
+            finishDelivery(to: target, d)
+        } else {
             deliveries[target] = d
-            return []
-        }
-        deliveries[target] = nil
-        if !d.failed {
-            // Every hint of the batch is applied on the target: delete them.
-            try? hintStore.acknowledge(through: d.last)
         }
         return []
+    }
+
+    /// Deletes the hints of a batch up to its first unacknowledged one.
+    func finishDelivery(to target: NodeID, _ d: HintDeliveryInFlight) {
+        deliveries[target] = nil
+        let prefix = d.hints.prefix { d.acknowledged.contains($0.id) }
+        if let last = prefix.last {
+            try? hintStore.acknowledge(through: last.hint)
+        }
     }
 }

@@ -67,6 +67,9 @@ public struct NodeStatistics: Hashable, Sendable {
     public var hintStoreFailures = 0
     /// Hints received from coordinators and applied here.
     public var hintsReceived = 0
+    /// The oldest hint this node has sent, as its age when sent (µs); a
+    /// hint older than the hint window must never be sent.
+    public var hintAgeMaxMicros: Int64 = 0
     public var lastRejection = ""
 }
 
@@ -152,8 +155,14 @@ public final class ClusterNode: @unchecked Sendable {
         peer == id || detector.isAlive(peer, at: clock.now())
     }
 
+    /// This node's wall clock, µs since the epoch (what it stamps writes with).
+    public var wallClockMicros: Int64 { clock.wallMicros() }
+
     /// Client requests this node coordinates that are not finished yet.
     public var requestsInFlight: Int { coordinator.inFlight }
+
+    /// Client writes not yet acknowledged or hinted for every replica.
+    public var unfinishedWrites: [UInt64] { coordinator.unfinishedWrites }
 
     // MARK: Entry points
 

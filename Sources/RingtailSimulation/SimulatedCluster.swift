@@ -41,7 +41,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     enum Event {
         case deliver(from: NodeID, to: Int, incarnation: Int, frame: [UInt8])
         case timer(node: Int, incarnation: Int, NodeTimer)
-        case action(@Sendable (SimulatedCluster) -> Void)
+        case action((SimulatedCluster) -> Void)
     }
 
     final class SimNode {
@@ -73,6 +73,8 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Directed links that drop every message (network partitions).
     var blocked = Set<Link>()
     var nextRequest: UInt64 = 1
+    /// The id the next `submit` will return.
+    public var nextRequestID: UInt64 { nextRequest }
     /// Where each in-flight client request went.
     var pendingRequests: [UInt64: Int] = [:]
     /// Replies not yet taken by `takeReply`.
@@ -262,7 +264,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     public func run(for duration: Duration) { run(until: now + duration) }
 
     /// Schedules `action` on the loop at `instant` (fault schedules, workloads).
-    public func schedule(at instant: Instant, _ action: @escaping @Sendable (SimulatedCluster) -> Void) {
+    public func schedule(at instant: Instant, _ action: @escaping (SimulatedCluster) -> Void) {
         queue.push(.action(action), at: max(instant, now))
     }
 
@@ -315,6 +317,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// every unsynced byte are lost; requests it coordinated never answer.
     public func crash(_ id: NodeID) {
         guard let i = index[id], let node = simNodes[i].node else { return }
+        retire(node)
         let s = simNodes[i]
         s.memory?.crash(afterOperations: 0)
         s.node = nil
@@ -325,6 +328,15 @@ public final class SimulatedCluster: @unchecked Sendable {
             lostRequests.append(request)
         }
         _ = node
+    }
+
+    /// What a node instance counted before it crashed or stopped (its
+    /// counters start over when it restarts), and the writes it left unfinished.
+    public private(set) var retired: [(node: NodeID, statistics: NodeStatistics, hints: HintStore.Statistics,
+                                       unfinishedWrites: [UInt64])] = []
+
+    func retire(_ node: ClusterNode) {
+        retired.append((node.id, node.statistics, node.hintStore.statistics, node.unfinishedWrites))
     }
 
     /// Requests whose coordinator crashed before answering (drained by the caller).
@@ -346,6 +358,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Stops a node cleanly: flushes nothing, but syncs and closes storage.
     public func stop(_ id: NodeID) throws(StorageError) {
         guard let i = index[id], let node = simNodes[i].node else { return }
+        retire(node)
         simNodes[i].node = nil
         simNodes[i].incarnation += 1
         for (request, coordinator) in pendingRequests where coordinator == i {
@@ -382,6 +395,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Closes every running node (final commit log sync).
     public func shutdown() {
         for s in simNodes {
+            if let node = s.node { retire(node) }
             try? s.node?.close()
             s.node = nil
             s.incarnation += 1
