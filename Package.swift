@@ -81,7 +81,7 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailSimulation", "RingtailPosix"]),
         .testTarget(
             name: "RingtailSimulationTests",
-            dependencies: ["RingtailCore", "RingtailSimulation"]),
+            dependencies: ["RingtailCore", "RingtailCluster", "RingtailSimulation"]),
         .testTarget(
             name: "RingtailWireTests",
             dependencies: ["RingtailCore", "RingtailWire"]),

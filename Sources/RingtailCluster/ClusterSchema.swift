@@ -17,6 +17,11 @@ public struct ClusterSchema: Hashable, Sendable {
         }
         guard keyspace.name != "system" else { throw .invalidRequest("keyspace name \"system\" is reserved") }
         guard keyspaces[keyspace.name] == nil else { throw .invalidRequest("keyspace \(keyspace.name) already exists") }
+        if case .networkTopology(let factors) = keyspace.replication {
+            for (dc, factor) in factors.sorted(by: { $0.key < $1.key }) where factor < 0 || dc.isEmpty {
+                throw .invalidRequest("keyspace \(keyspace.name): datacenter '\(dc)' has replication factor \(factor)")
+            }
+        }
         guard keyspace.replication.totalReplicationFactor > 0 else {
             throw .invalidRequest("keyspace \(keyspace.name) needs a replication factor of at least 1")
         }

@@ -150,6 +150,12 @@ public final class ClusterNode: @unchecked Sendable {
         try engine.close()
     }
 
+    /// The process dies here: nothing more is written or synced (what the
+    /// file system already holds stays, as after SIGKILL).
+    public func kill() {
+        engine.kill()
+    }
+
     /// Whether this node's failure detector holds `peer` up (itself: always).
     public func isAlive(_ peer: NodeID) -> Bool {
         peer == id || detector.isAlive(peer, at: clock.now())

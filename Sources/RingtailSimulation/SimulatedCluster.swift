@@ -320,6 +320,7 @@ public final class SimulatedCluster: @unchecked Sendable {
         retire(node)
         let s = simNodes[i]
         s.memory?.crash(afterOperations: 0)
+        node.kill()
         s.node = nil
         s.incarnation += 1
         mix(0x43, UInt64(i))
@@ -327,7 +328,6 @@ public final class SimulatedCluster: @unchecked Sendable {
             pendingRequests[request] = nil
             lostRequests.append(request)
         }
-        _ = node
     }
 
     /// What a node instance counted before it crashed or stopped (its

@@ -171,3 +171,29 @@ extension Simulation {
 
     func requestID(of op: Operation) -> UInt64 { op.requestID }
 }
+
+extension Simulation {
+    /// Whether a write at `write` and a read at `read` must intersect
+    /// (coordinators in the same datacenter or in different ones).
+    public func isStrong(_ write: ConsistencyLevel, _ read: ConsistencyLevel, sameDatacenter: Bool) -> Bool {
+        let nodes = cluster.nodeIDs
+        let a = nodes[0]
+        let b = nodes.first { sameDatacenter ? datacenter(of: $0) == datacenter(of: a) && $0 != a
+                                             : datacenter(of: $0) != datacenter(of: a) } ?? a
+        var w = Operation(kind: .write, key: 0, level: write, coordinator: a, start: .zero)
+        w.result = .written
+        let r = Operation(kind: .read, key: 0, level: read, coordinator: b, start: .zero)
+        return isStrong(write: w, read: r)
+    }
+
+    /// For one datacenter: each write level with the read levels it intersects.
+    public var strongPairs: [ConsistencyLevel: [ConsistencyLevel]] {
+        var out: [ConsistencyLevel: [ConsistencyLevel]] = [:]
+        let levels: [ConsistencyLevel] = [.one, .quorum, .all]
+        for w in levels {
+            let reads = levels.filter { isStrong(w, $0, sameDatacenter: true) }
+            if !reads.isEmpty { out[w] = reads }
+        }
+        return out
+    }
+}

@@ -146,3 +146,34 @@ public struct SimulationScenario: Hashable, Sendable {
         guard hintWindow >= .seconds(1) else { throw fail("--hint-window must be at least 1s") }
     }
 }
+
+extension SimulationScenario {
+    /// A random small scenario for seed sweeps: 3–6 nodes in one or two
+    /// datacenters, a level pair, a latency model, loss, skew and 0–8 faults,
+    /// all drawn from `seed` (its replay command spells every choice out).
+    public static func randomized(seed: UInt64, duration: Duration = .seconds(5), rate: Int = 40) -> SimulationScenario {
+        var e = SeededEntropy(seed: seed ^ 0x5343_454E_4152_494F)
+        var s = SimulationScenario()
+        s.seed = seed
+        s.duration = duration
+        s.rate = rate
+        s.datacenters = e.chance(0.25) ? 2 : 1
+        s.nodes = s.datacenters == 2 ? 4 + 2 * e.next(below: 2) : 3 + e.next(below: 4)
+        s.replicationFactor = s.datacenters == 2 ? 2 : min(s.nodes, 3)
+        s.keys = 5 + e.next(below: 30)
+        let levels: [(ConsistencyLevel, ConsistencyLevel)] = s.datacenters == 2
+            ? [(.localQuorum, .localQuorum), (.eachQuorum, .localOne), (.quorum, .quorum), (.one, .all), (.any, .one)]
+            : [(.quorum, .quorum), (.one, .all), (.all, .one), (.one, .one), (.any, .one), (.two, .two)]
+        (s.writeLevel, s.readLevel) = levels[e.next(below: levels.count)]
+        let latencies: [LatencyModel] = [.constant(.microseconds(300)), .uniform(lower: .microseconds(100), upper: .milliseconds(3)),
+                                         .exponential(mean: .milliseconds(1)), .logNormal(median: .microseconds(200), sigma: 0.5),
+                                         .pareto(scale: .microseconds(200), shape: 1.3)]
+        s.latency = latencies[e.next(below: latencies.count)]
+        s.lossRate = [0, 0, 0.01, 0.05][e.next(below: 4)]
+        s.clockSkewMax = [.zero, .zero, .milliseconds(5), .milliseconds(100)][e.next(below: 4)]
+        s.faults = e.next(below: 9)
+        s.hintWindow = e.chance(0.1) ? .seconds(3) : .seconds(3 * 3600)
+        s.readFraction = 0.3 + Double(e.next(below: 5)) / 10
+        return s
+    }
+}

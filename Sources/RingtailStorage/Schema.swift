@@ -128,8 +128,12 @@ public struct TableDefinition: Hashable, Sendable {
             else { throw bad("keyspace and table names are 1 to 48 letters, digits or underscores: '\(part)'") }
         }
         if partitionKey.isEmpty { throw bad("a table needs at least one partition key column") }
-        for column in partitionKey + clusteringKey + columns where column.name.isEmpty || column.name.utf8.count > 255 {
-            throw bad("column names are 1 to 255 bytes: '\(column.name.prefix(40))'")
+        var names = Set<String>()
+        for column in partitionKey + clusteringKey + columns {
+            if column.name.isEmpty || column.name.utf8.count > 255 {
+                throw bad("column names are 1 to 255 bytes: '\(column.name.prefix(40))'")
+            }
+            if !names.insert(column.name).inserted { throw bad("column '\(column.name)' is declared twice") }
         }
         func thresholds(_ st: SizeTieredOptions) throws(StorageError) {
             guard st.minThreshold >= 2, st.maxThreshold >= st.minThreshold, st.maxThreshold <= 1024,
