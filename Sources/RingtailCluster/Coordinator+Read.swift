@@ -111,7 +111,11 @@ extension Coordinator {
 
     mutating func readResponse(_ request: UInt64, messageID: UInt64, from source: NodeID, _ payload: ReadPayload,
                                now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
-        guard var read = reads[request], read.messages[source] == messageID, read.phase != .repair else { return }
+        guard var read = reads.removeValue(forKey: request) else { return }
+        guard read.messages[source] == messageID, read.phase != .repair else {
+            reads[request] = read
+            return
+        }
         read.messages[source] = nil
         owners[messageID] = nil
         if let sent = read.sentAt[source] { latencies.record(source, latency: now - sent) }
@@ -125,6 +129,13 @@ extension Coordinator {
             }
             read.answers[source] = .data(update)
         case .digest(let d):
+            if read.phase == .data {
+                // A speculative digest that arrives after a mismatch: the
+                // resolution needs this replica's data, so ask for it.
+                send(request, &read, to: source, digestOnly: false, now: now, effects: &effects)
+                reads[request] = read
+                return
+            }
             read.answers[source] = .digest(d)
         case .failed(let reason):
             read.failures[source] = reason
@@ -158,20 +169,22 @@ extension Coordinator {
 
     /// Moves a read forward once enough answers are in.
     mutating func advance(_ request: UInt64, now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
-        guard var read = reads[request] else { return }
-        let dcs = read.datacenters
-        guard read.requirement.isSatisfied(by: Array(read.answers.keys), datacenterOf: { dcs[$0] }) else { return }
+        guard let satisfied = reads[request].map({ r in
+            r.requirement.isSatisfied(by: Array(r.answers.keys), datacenterOf: { r.datacenters[$0] })
+        }), satisfied else { return }
+        // Moved out of the table (not copied); every path below puts it back or finishes it.
+        var read = reads.removeValue(forKey: request)!
         switch read.phase {
         case .digests:
             guard let data = read.answers.values.lazy.compactMap({ a -> PartitionUpdate?? in
                 if case .data(let u) = a { return .some(u) } else { return nil }
             }).first else {
                 // Digests are in but the data replica is not: ask the closest digest replica for data.
-                if read.messages.isEmpty, let replica = read.answers.keys.sorted().first {
+                if read.messages.isEmpty, let replica = latencies.sortedByProximity(read.answers.keys.sorted(), local: local).first {
                     read.answers[replica] = nil
                     send(request, &read, to: replica, digestOnly: false, now: now, effects: &effects)
-                    reads[request] = read
                 }
+                reads[request] = read
                 return
             }
             let expected = Self.digest(of: data, key: read.command.key)
@@ -200,7 +213,10 @@ extension Coordinator {
             var resolved = PartitionUpdate(key: read.command.key)
             var versions: [(NodeID, PartitionUpdate)] = []
             for (replica, answer) in read.answers.sorted(by: { $0.key < $1.key }) {
-                guard case .data(let u) = answer else { return } // a digest straggler: wait for its data
+                guard case .data(let u) = answer else { // a digest straggler: wait for its data
+                    reads[request] = read
+                    return
+                }
                 let version = u ?? PartitionUpdate(key: read.command.key)
                 versions.append((replica, version))
                 resolved.merge(version)
@@ -220,7 +236,7 @@ extension Coordinator {
                 finishRead(request, read, result: resolved, wallMicros: wallMicros, effects: &effects)
             }
         case .repair:
-            return
+            reads[request] = read
         }
     }
 
@@ -256,12 +272,12 @@ extension Coordinator {
         for id in read.messages.values { owners[id] = nil }
         reads[request] = nil
         let dcs = read.datacenters
-        let counted = read.answers.keys.count { replica in
-            switch read.requirement {
-            case .anywhere: return true
-            case .inDatacenter(let dc, _): return dcs[replica] == dc
-            case .inEachDatacenter(let need): return need[dcs[replica] ?? ""] != nil
-            }
+        let counted: Int
+        switch read.requirement {
+        case .anywhere: counted = read.answers.count
+        case .inDatacenter(let dc, _): counted = read.answers.keys.count { dcs[$0] == dc }
+        case .inEachDatacenter(let need):
+            counted = need.reduce(0) { sum, entry in sum + min(entry.value, read.answers.keys.count { dcs[$0] == entry.key }) }
         }
         // In the repair phase every replica has answered; what is missing is
         // the repair acknowledgements, so report those.

@@ -72,7 +72,13 @@ extension Coordinator {
 
     mutating func writeResponse(_ request: UInt64, from source: NodeID, _ response: MutationResponse,
                                 effects: inout [CoordinatorEffect]) {
-        guard var w = writes[request], w.outstanding.remove(source) != nil else { return }
+        // Moved out of the table and back (not copied): a copy would retain
+        // every array and set of the write on each response.
+        guard var w = writes.removeValue(forKey: request) else { return }
+        guard w.outstanding.remove(source) != nil else {
+            writes[request] = w
+            return
+        }
         if let failure = response.failure {
             w.failed.append(source)
             w.lastFailure = failure
@@ -94,7 +100,7 @@ extension Coordinator {
         }
         if w.outstanding.isEmpty {
             // Every replica answered: hint the ones that failed, then forget the write.
-            for replica in w.failed {
+            for replica in w.failed where replica != local {
                 effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
             }
             finishWrite(request, w)
@@ -110,7 +116,8 @@ extension Coordinator {
                 level: w.command.level, received: Self.counted(w), required: w.requirement.total, isWrite: true))))
         }
         // A replica that did not answer may have missed the write: hint it.
-        for replica in (w.outstanding.sorted() + w.failed) {
+        // (Never this node: it cannot deliver a hint to itself.)
+        for replica in (w.outstanding.sorted() + w.failed) where replica != local {
             effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
         }
         finishWrite(request, w)
@@ -122,7 +129,9 @@ extension Coordinator {
         switch w.requirement {
         case .anywhere: return w.acknowledged.count
         case .inDatacenter(let dc, _): return w.acknowledged.count { w.datacenters[$0] == dc }
-        case .inEachDatacenter(let need): return w.acknowledged.count { need[w.datacenters[$0] ?? ""] != nil }
+        case .inEachDatacenter(let need):
+            // Acknowledgements beyond a datacenter's quorum do not make up for another's.
+            return need.reduce(0) { sum, entry in sum + min(entry.value, w.acknowledged.count { w.datacenters[$0] == entry.key }) }
         }
     }
 

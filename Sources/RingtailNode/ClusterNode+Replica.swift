@@ -7,7 +7,7 @@ import RingtailCluster
 
 extension ClusterNode {
     func applyReplicaMutation(_ m: MutationMessage) -> MutationResponse {
-        guard let (table, _) = engine.table(named: m.table) else {
+        guard let table = tableIDs[m.table] else {
             statistics.mutationsFailed += 1
             return MutationResponse(id: m.id, failure: "unknown table \(m.table) on \(id)")
         }
@@ -24,7 +24,7 @@ extension ClusterNode {
     }
 
     func serveRead(_ r: ReadRequest) -> ReadResponse {
-        guard let (table, _) = engine.table(named: r.table) else {
+        guard let table = tableIDs[r.table] else {
             return ReadResponse(id: r.id, payload: .failed("unknown table \(r.table) on \(id)"))
         }
         let slice = ClusteringRange(lower: Self.bound(r.lower), upper: Self.bound(r.upper))

@@ -84,6 +84,8 @@ public final class ClusterNode: @unchecked Sendable {
     public internal(set) var statistics = NodeStatistics()
     let clock: Clock
     var placements: [String: ReplicaPlacement] = [:]
+    /// Local table ids by qualified name (the engine's lookup copies the definition).
+    var tableIDs: [String: TableID] = [:]
     var gossip: GossipState
     var detector: PhiAccrualFailureDetector
     var coordinator: Coordinator
@@ -132,6 +134,8 @@ public final class ClusterNode: @unchecked Sendable {
             _ = try engine.createTable(table)
         }
         schema = newSchema
+        tableIDs = [:]
+        for name in newSchema.tables.keys { tableIDs[name] = engine.table(named: name)?.0 }
         placements = [:]
         for (name, keyspace) in newSchema.keyspaces {
             placements[name] = ring.placement(for: keyspace.replication)

@@ -40,7 +40,17 @@ extension Simulation {
         let rf = scenario.datacenters == 1 ? scenario.strategy.totalReplicationFactor : scenario.replicationFactor
         let w = guaranteed(write.level, coordinatorDC: datacenter(of: write.coordinator))
         let r = guaranteed(read.level, coordinatorDC: datacenter(of: read.coordinator))
+        // Globally: W + R > RF over all replicas; or within one datacenter.
+        let total = scenario.strategy.totalReplicationFactor
+        if globalCount(write.level, isWrite: true) + globalCount(read.level, isWrite: false) > total { return true }
         return w.contains { dc, n in n + (r[dc] ?? 0) > rf }
+    }
+
+    /// The fewest replicas, over all datacenters, a level makes answer.
+    func globalCount(_ level: ConsistencyLevel, isWrite: Bool) -> Int {
+        guard let req = try? level.requirement(strategy: scenario.strategy, localDatacenter: "dc1", isWrite: isWrite) else { return 0 }
+        if case .anywhere(_, true) = req { return 0 } // ANY: a hint may be all there is
+        return req.total
     }
 
     func datacenter(of node: NodeID) -> String { cluster.location(of: node)?.datacenter ?? "" }
@@ -54,8 +64,9 @@ extension Simulation {
             if op.result == .written { acknowledged[op.key, default: []].append(i) }
         }
         var stale = 0, checked = 0
-        for op in operations where op.kind == .read {
-            guard case .rows(let rows)? = op.result else { continue }
+        for index in operations.indices where operations[index].kind == .read {
+            guard case .rows(let rows)? = operations[index].result else { continue }
+            let op = operations[index]
             // The newest write acknowledged before the read started.
             let before = (acknowledged[op.key] ?? []).filter { operations[$0].end! <= op.start }
             guard let newest = before.max(by: { operations[$0].timestamp < operations[$1].timestamp }) else { continue }

@@ -159,7 +159,7 @@ extension SimulationScenario {
         s.rate = rate
         s.datacenters = e.chance(0.25) ? 2 : 1
         s.nodes = s.datacenters == 2 ? 4 + 2 * e.next(below: 2) : 3 + e.next(below: 4)
-        s.replicationFactor = s.datacenters == 2 ? 2 : min(s.nodes, 3)
+        s.replicationFactor = s.datacenters == 2 ? (s.nodes == 6 && e.chance(0.5) ? 3 : 2) : min(s.nodes, 3)
         s.keys = 5 + e.next(below: 30)
         let levels: [(ConsistencyLevel, ConsistencyLevel)] = s.datacenters == 2
             ? [(.localQuorum, .localQuorum), (.eachQuorum, .localOne), (.quorum, .quorum), (.one, .all), (.any, .one)]
