@@ -56,10 +56,11 @@ public struct LatencyTracker: Sendable {
     }
 
     /// The `percentile` (0–100) of recent latencies; nil with fewer than 20
-    /// samples. Recomputed after every 64 new samples (a sort of the window).
+    /// samples. Recomputed after every 256 new samples (a sort of the window):
+    /// a percentile of the last 1,024 latencies moves slowly.
     public mutating func percentile(_ percentile: Double) -> Duration? {
         guard window.count >= 20 else { return nil }
-        if let c = cachedPercentile, c.percentile == percentile, samplesSinceCache < 64 { return c.value }
+        if let c = cachedPercentile, c.percentile == percentile, samplesSinceCache < 256 { return c.value }
         let sorted = window.sorted()
         let rank = min(sorted.count - 1, max(0, Int((percentile / 100 * Double(sorted.count)).rounded(.up)) - 1))
         let value = Duration.nanoseconds(sorted[rank])

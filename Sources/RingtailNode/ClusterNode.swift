@@ -84,6 +84,8 @@ public final class ClusterNode: @unchecked Sendable {
     public internal(set) var statistics = NodeStatistics()
     let clock: Clock
     var placements: [String: ReplicaPlacement] = [:]
+    /// The datacenter of every node in the ring.
+    let datacenters: [NodeID: String]
     /// Local table ids by qualified name (the engine's lookup copies the definition).
     var tableIDs: [String: TableID] = [:]
     var gossip: GossipState
@@ -103,6 +105,9 @@ public final class ClusterNode: @unchecked Sendable {
                 clock: Clock, generation: Int64, seed: UInt64) throws(StorageError) {
         self.configuration = configuration
         self.ring = ring
+        var datacenters: [NodeID: String] = [:]
+        for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
+        self.datacenters = datacenters
         self.schema = ClusterSchema()
         self.clock = clock
         engine = try StorageEngine(directory: configuration.directory, fileSystem: fileSystem, clock: clock,
@@ -214,12 +219,9 @@ public final class ClusterNode: @unchecked Sendable {
         let placement = placements[keyspace.name] ?? ring.placement(for: keyspace.replication)
         let replicas = Array(placement.replicas(for: Murmur3.token(key)))
         let now = clock.now()
-        var datacenters: [NodeID: String] = [:]
-        var alive = Set<NodeID>()
-        for r in replicas {
-            datacenters[r] = ring.location(of: r)?.datacenter
-            if r == id || detector.isAlive(r, at: now) { alive.insert(r) }
-        }
+        var alive = Set<NodeID>(minimumCapacity: replicas.count)
+        for r in replicas where r == id || detector.isAlive(r, at: now) { alive.insert(r) }
+        // Every node's datacenter (the ring is fixed): shared, not rebuilt per request.
         return ReplicaContext(replicas: replicas, alive: alive, datacenters: datacenters, strategy: keyspace.replication,
                               localDatacenter: configuration.location.datacenter)
     }
