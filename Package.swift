@@ -91,7 +91,7 @@ let package = Package(
                            "RingtailSimulation", "Ringtail"]),
         .testTarget(
             name: "RingtailProcessTests",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "ringtail"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "ringtail"]),
     ],
     swiftLanguageModes: [.v6]
 )

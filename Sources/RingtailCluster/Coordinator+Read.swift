@@ -34,17 +34,7 @@ struct PendingRead: Sendable {
 extension Coordinator {
     mutating func startRead(_ request: UInt64, _ command: ReadCommand, _ context: ReplicaContext, now: Instant,
                             wallMicros: Int64, effects: inout [CoordinatorEffect]) {
-        let requirement: ReplicaRequirement
-        do {
-            requirement = try command.level.requirement(strategy: context.strategy, localDatacenter: context.localDatacenter,
-                                                        isWrite: false)
-            try requirement.checkAvailable(level: command.level, replicas: context.replicas,
-                                           isAlive: { context.alive.contains($0) },
-                                           datacenterOf: { context.datacenters[$0] })
-        } catch {
-            effects.append(.reply(request: request, .failed(Self.requestError(error))))
-            return
-        }
+        guard let requirement = Self.admit(request, command.level, context, isWrite: false, effects: &effects) else { return }
         // Live replicas that count toward the level, closest first.
         let eligible = latencies.sortedByProximity(context.replicas.filter { replica in
             guard context.alive.contains(replica) else { return false }
@@ -93,21 +83,11 @@ extension Coordinator {
         let id = takeMessageID(for: request)
         if let old = read.messages.updateValue(id, forKey: replica) { owners[old] = nil }
         read.sentAt[replica] = now
-        let (lower, upper) = Self.wireBounds(read.command.slice)
+        let (lower, upper) = read.command.slice.wireBounds
         effects.append(.send(replica, .readRequest(ReadRequest(id: id, table: read.command.table, key: read.command.key,
                                                                lower: lower, upper: upper, digestOnly: digestOnly))))
     }
 
-    static func wireBounds(_ slice: ClusteringRange) -> (WireBound, WireBound) {
-        func convert(_ b: ClusteringBound) -> WireBound {
-            switch b {
-            case .unbounded: return .unbounded
-            case .inclusive(let k): return .inclusive(k)
-            case .exclusive(let k): return .exclusive(k)
-            }
-        }
-        return (convert(slice.lower), convert(slice.upper))
-    }
 
     mutating func readResponse(_ request: UInt64, messageID: UInt64, from source: NodeID, _ payload: ReadPayload,
                                now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {

@@ -22,17 +22,7 @@ struct PendingWrite: Sendable {
 extension Coordinator {
     mutating func startWrite(_ request: UInt64, _ command: WriteCommand, _ context: ReplicaContext, now: Instant,
                              effects: inout [CoordinatorEffect]) {
-        let requirement: ReplicaRequirement
-        do {
-            requirement = try command.level.requirement(strategy: context.strategy, localDatacenter: context.localDatacenter,
-                                                        isWrite: true)
-            try requirement.checkAvailable(level: command.level, replicas: context.replicas,
-                                           isAlive: { context.alive.contains($0) },
-                                           datacenterOf: { context.datacenters[$0] })
-        } catch {
-            effects.append(.reply(request: request, .failed(Self.requestError(error))))
-            return
-        }
+        guard let requirement = Self.admit(request, command.level, context, isWrite: true, effects: &effects) else { return }
         let messageID = takeMessageID(for: request)
         var pending = PendingWrite(command: command, requirement: requirement, datacenters: context.datacenters,
                                    messageID: messageID, outstanding: [])
@@ -59,14 +49,28 @@ extension Coordinator {
         effects.append(.setTimer(now + options.writeTimeout, .writeTimeout(request: request)))
     }
 
-    static func requestError(_ error: any Error) -> RequestError {
-        switch error as? ConsistencyError {
-        case .unavailable(let level, let required, let alive)?:
-            return .unavailable(level: level, required: required, alive: alive)
-        case .invalidRequest(let message)?:
-            return .invalidRequest(message)
-        case nil:
-            return .invalidRequest("\(error)")
+    /// The requirement of `level` for this request, or nil after replying
+    /// at once: the level does not apply (invalid request) or too few
+    /// replicas are alive (Unavailable).
+    static func admit(_ request: UInt64, _ level: ConsistencyLevel, _ context: ReplicaContext, isWrite: Bool,
+                      effects: inout [CoordinatorEffect]) -> ReplicaRequirement? {
+        do throws(ConsistencyError) {
+            let requirement = try level.requirement(strategy: context.strategy, localDatacenter: context.localDatacenter,
+                                                    isWrite: isWrite)
+            try requirement.checkAvailable(level: level, replicas: context.replicas,
+                                           isAlive: { context.alive.contains($0) },
+                                           datacenterOf: { context.datacenters[$0] })
+            return requirement
+        } catch {
+            let answer: RequestError
+            switch error {
+            case .unavailable(let level, let required, let alive):
+                answer = .unavailable(level: level, required: required, alive: alive)
+            case .invalidRequest(let message):
+                answer = .invalidRequest(message)
+            }
+            effects.append(.reply(request: request, .failed(answer)))
+            return nil
         }
     }
 

@@ -27,7 +27,7 @@ extension ClusterNode {
         guard let table = tableIDs[r.table] else {
             return ReadResponse(id: r.id, payload: .failed("unknown table \(r.table) on \(id)"))
         }
-        let slice = ClusteringRange(lower: Self.bound(r.lower), upper: Self.bound(r.upper))
+        let slice = ClusteringRange(wireLower: r.lower, upper: r.upper)
         let data: PartitionUpdate?
         do {
             data = try engine.readRaw(table, key: r.key).map { $0.sliced(slice) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -39,14 +39,6 @@ extension ClusterNode {
             return ReadResponse(id: r.id, payload: .digest((data ?? PartitionUpdate(key: r.key)).digest))
         }
         return ReadResponse(id: r.id, payload: .data(data?.encoded()))
-    }
-
-    static func bound(_ b: WireBound) -> ClusteringBound {
-        switch b {
-        case .unbounded: return .unbounded
-        case .inclusive(let k): return .inclusive(k)
-        case .exclusive(let k): return .exclusive(k)
-        }
     }
 
     /// Everything this replica holds for a partition (tombstones included),

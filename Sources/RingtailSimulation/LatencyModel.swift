@@ -65,13 +65,42 @@ public enum LatencyModel: Hashable, Sendable, CustomStringConvertible {
         return sqrt(-2 * log(u1)) * cos(2 * Double.pi * u2)
     }
 
+    /// The model as `ringtail simulate` spells it: "constant:1ms",
+    /// "uniform:1ms:3ms", "exponential:2ms", "lognormal:200us:0.3",
+    /// "pareto:1ms:1.5". `init?(specification:)` reads it back.
     public var description: String {
+        let f = SimulationScenario.format(_:)
         switch self {
-        case .constant(let d): return "constant(\(d))"
-        case .uniform(let l, let u): return "uniform(\(l)...\(u))"
-        case .exponential(let m): return "exponential(mean \(m))"
-        case .logNormal(let m, let s): return "lognormal(median \(m), sigma \(s))"
-        case .pareto(let x, let a): return "pareto(scale \(x), shape \(a))"
+        case .constant(let d): return "constant:\(f(d))"
+        case .uniform(let a, let b): return "uniform:\(f(a)):\(f(b))"
+        case .exponential(let mean): return "exponential:\(f(mean))"
+        case .logNormal(let median, let sigma): return "lognormal:\(f(median)):\(sigma)"
+        case .pareto(let scale, let shape): return "pareto:\(f(scale)):\(shape)"
+        }
+    }
+
+    /// Parses the form `description` writes; nil if malformed.
+    public init?(specification text: String) {
+        let p = text.split(separator: ":").map(String.init)
+        let parse = SimulationScenario.parseDuration(_:)
+        switch (p.first ?? "", p.count) {
+        case ("constant", 2):
+            guard let d = parse(p[1]) else { return nil }
+            self = .constant(d)
+        case ("uniform", 3):
+            guard let a = parse(p[1]), let b = parse(p[2]), a <= b else { return nil }
+            self = .uniform(lower: a, upper: b)
+        case ("exponential", 2):
+            guard let m = parse(p[1]) else { return nil }
+            self = .exponential(mean: m)
+        case ("lognormal", 3):
+            guard let m = parse(p[1]), let s = Double(p[2]), s >= 0 else { return nil }
+            self = .logNormal(median: m, sigma: s)
+        case ("pareto", 3):
+            guard let m = parse(p[1]), let s = Double(p[2]), s > 0 else { return nil }
+            self = .pareto(scale: m, shape: s)
+        default:
+            return nil
         }
     }
 }

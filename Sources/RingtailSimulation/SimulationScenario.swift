@@ -55,8 +55,8 @@ public struct SimulationScenario: Hashable, Sendable {
         add("rf", "\(replicationFactor)", replicationFactor == d.replicationFactor)
         add("write", writeLevel.description, writeLevel == d.writeLevel)
         add("read", readLevel.description, readLevel == d.readLevel)
-        add("latency", Self.format(latency), latency == d.latency)
-        add("wan-latency", Self.format(wanLatency), wanLatency == d.wanLatency)
+        add("latency", latency.description, latency == d.latency)
+        add("wan-latency", wanLatency.description, wanLatency == d.wanLatency)
         add("loss", "\(lossRate)", lossRate == d.lossRate)
         add("faults", "\(faults)", faults == d.faults)
         add("duration", Self.format(duration), duration == d.duration)
@@ -91,36 +91,6 @@ public struct SimulationScenario: Hashable, Sendable {
             return .nanoseconds(Int64(v * scale))
         }
         return nil
-    }
-
-    /// "constant:1ms", "uniform:1ms:3ms", "exponential:2ms", "lognormal:200us:0.3", "pareto:1ms:1.5".
-    public static func format(_ m: LatencyModel) -> String {
-        switch m {
-        case .constant(let d): return "constant:\(format(d))"
-        case .uniform(let a, let b): return "uniform:\(format(a)):\(format(b))"
-        case .exponential(let mean): return "exponential:\(format(mean))"
-        case .logNormal(let median, let sigma): return "lognormal:\(format(median)):\(sigma)"
-        case .pareto(let scale, let shape): return "pareto:\(format(scale)):\(shape)"
-        }
-    }
-
-    public static func parseLatency(_ text: String) -> LatencyModel? {
-        let p = text.split(separator: ":").map(String.init)
-        guard let kind = p.first else { return nil }
-        switch (kind, p.count) {
-        case ("constant", 2): return parseDuration(p[1]).map { .constant($0) }
-        case ("uniform", 3):
-            guard let a = parseDuration(p[1]), let b = parseDuration(p[2]), a <= b else { return nil }
-            return .uniform(lower: a, upper: b)
-        case ("exponential", 2): return parseDuration(p[1]).map { .exponential(mean: $0) }
-        case ("lognormal", 3):
-            guard let m = parseDuration(p[1]), let s = Double(p[2]), s >= 0 else { return nil }
-            return .logNormal(median: m, sigma: s)
-        case ("pareto", 3):
-            guard let m = parseDuration(p[1]), let s = Double(p[2]), s > 0 else { return nil }
-            return .pareto(scale: m, shape: s)
-        default: return nil
-        }
     }
 
     /// Checks the scenario makes sense; the message says what to change.

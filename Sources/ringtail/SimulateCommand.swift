@@ -47,7 +47,7 @@ struct SimulateCommand: ParsableCommand {
         }
         s.writeLevel = w
         s.readLevel = r
-        guard let l = SimulationScenario.parseLatency(latency), let wan = SimulationScenario.parseLatency(wanLatency) else {
+        guard let l = LatencyModel(specification: latency), let wan = LatencyModel(specification: wanLatency) else {
             throw ValidationError("bad latency model: use e.g. lognormal:200us:0.3 or constant:1ms")
         }
         s.latency = l
