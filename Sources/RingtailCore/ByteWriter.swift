@@ -70,15 +70,4 @@ public struct ByteWriter: Sendable {
         bytes[offset + 2] = UInt8(truncatingIfNeeded: v >> 16)
         bytes[offset + 3] = UInt8(truncatingIfNeeded: v >> 24)
     }
-
-    /// Number of bytes `writeVarint(v)` produces.
-    @inlinable public static func varintSize(_ v: UInt64) -> Int {
-        var n = 1
-        var v = v
-        while v >= 0x80 {
-            v >>= 7
-            n += 1
-        }
-        return n
-    }
 }

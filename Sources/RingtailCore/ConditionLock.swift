@@ -17,7 +17,6 @@ public final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let conditions: UnsafeMutablePointer<pthread_cond_t>
     private let conditionCount: Int
-    private var condition: UnsafeMutablePointer<pthread_cond_t> { conditions }
 
     public init(conditions count: Int = 1) {
         precondition(count >= 1)
@@ -60,7 +59,7 @@ public final class ConditionLock: @unchecked Sendable {
     }
 
     /// Waits for a signal. Lock must be held; it is held again on return.
-    public func wait() { pthread_cond_wait(condition, mutex) }
+    public func wait() { pthread_cond_wait(conditions, mutex) }
 
     /// Waits for a signal or until `timeout` passes. Lock must be held.
     /// Returns false on timeout.
@@ -88,8 +87,7 @@ public final class ConditionLock: @unchecked Sendable {
         return pthread_cond_timedwait(conditions + index, mutex, &deadline) == 0
     }
 
-    public func signal() { pthread_cond_signal(condition) }
-    public func broadcast() { pthread_cond_broadcast(condition) }
+    public func broadcast() { pthread_cond_broadcast(conditions) }
 }
 
 /// A dedicated OS thread running one closure (a flusher, compactor, syncer).

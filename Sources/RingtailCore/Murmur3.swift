@@ -13,9 +13,15 @@ public enum Murmur3 {
     }
 
     public static func token(_ key: UnsafeRawBufferPointer) -> Int64 {
-        let h = hash128(key, seed: 0).0
-        let t = Int64(bitPattern: h)
-        return t == Int64.min ? Int64.max : t
+        token(hash: hash128(key, seed: 0))
+    }
+
+    /// The token of a key whose 128-bit hash (seed 0) is `h`: the first
+    /// half, with the reserved minimum token mapped to the maximum.
+    @inline(__always)
+    public static func token(hash h: (UInt64, UInt64)) -> Int64 {
+        let t = Int64(bitPattern: h.0)
+        return t == minimumToken ? Int64.max : t
     }
 
     @inline(__always) static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }

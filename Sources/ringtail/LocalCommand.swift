@@ -62,8 +62,9 @@ func clusteringBound(_ value: String?, _ definition: TableDefinition, now: Int64
     guard let value else { return .unbounded }
     guard let first = definition.clusteringKey.first else { throw ValidationError("table has no clustering key") }
     let encoded = KeyCodec.encodeKey([try Values.parse(value, as: first.type, nowMicros: now)])
-    if definition.clusteringKey.count == 1 { return inclusive ? .inclusive(encoded) : .exclusive(encoded) }
-    // Composite key: compare on the first component only.
+    // With a composite key this is a prefix: every key that starts with it
+    // sorts after it, so an inclusive lower and an exclusive upper bound on
+    // the first component are right as they are (the only ones used here).
     return inclusive ? .inclusive(encoded) : .exclusive(encoded)
 }
 

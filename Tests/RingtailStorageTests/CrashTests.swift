@@ -57,7 +57,7 @@ import Testing
                     let roll = generator.entropy.next(below: 100)
                     if roll < 3 {
                         // A process kill without power loss: written bytes stay.
-                        engine.simulateKill()
+                        engine.kill()
                         engine = try h.open()
                     } else if roll < 85 {
                         let m = generator.next(table: table)
@@ -143,7 +143,7 @@ import Testing
                 }
             }
             for w in writers { w.join() }
-            engine.simulateKill()
+            engine.kill()
             fs.recoverFromCrash(entropy: &entropy)
             let reopened = try StorageEngine(directory: h.directory, fileSystem: fs, clock: SystemClock(), options: h.options)
             let keys = acked.withLock { $0 }

@@ -52,8 +52,7 @@ extension StorageEngine {
         try lock.withLock { () throws(StorageError) -> TableSnapshot in
             guard let t = tables[table] else { throw StorageError(code: .unknownTable, message: "no table \(table)") }
             stats.reads += 1
-            return TableSnapshot(definition: t.definition,
-                                 memtables: [t.active] + t.flushing.reversed().map { $0.memtable },
+            return TableSnapshot(memtables: [t.active] + t.flushing.reversed().map { $0.memtable },
                                  sstables: t.sstables)
         }
     }
@@ -66,7 +65,7 @@ extension StorageEngine {
         let snap = try snapshot(table)
         // One Murmur3 pass serves the bloom probes and the token.
         let hash = BloomFilter.hash(key)
-        let token = BloomFilter.token(hash)
+        let token = Murmur3.token(hash: hash)
         assert(token == Murmur3.token(key))
         let now = clock.wallMicros()
         var partitionDeletion = DeletionTime.live
@@ -178,7 +177,7 @@ extension StorageEngine {
     public func readRaw(_ table: TableID, key: [UInt8]) throws(StorageError) -> PartitionUpdate? {
         let snap = try snapshot(table)
         let hash = BloomFilter.hash(key)
-        let position = PartitionPosition(token: BloomFilter.token(hash), key: key)
+        let position = PartitionPosition(token: Murmur3.token(hash: hash), key: key)
         var merged: PartitionUpdate?
         func add(_ p: PartitionUpdate) {
             if merged == nil { merged = p } else { merged!.merge(p) }

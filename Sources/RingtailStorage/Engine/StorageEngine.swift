@@ -316,11 +316,7 @@ public final class StorageEngine: @unchecked Sendable {
     /// The process dies here (for simulators and tests): background threads
     /// stop, but nothing more is written (no sync, no close); what is on
     /// disk stays, as after SIGKILL. The engine is unusable afterwards.
-    public func kill() { simulateKill() }
-
-    /// For tests: the process dies here. Background threads stop, but
-    /// nothing more is written (no sync, no close); what is on disk stays.
-    func simulateKill() {
+    public func kill() {
         lock.withLock {
             closing = true
             lock.broadcast()

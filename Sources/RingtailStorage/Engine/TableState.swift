@@ -29,7 +29,6 @@ final class TableState {
 
 /// What a reader needs, captured under the lock and used without it.
 struct TableSnapshot {
-    var definition: TableDefinition
     /// Newest first.
     var memtables: [Memtable]
     var sstables: [SSTableReader]

@@ -54,12 +54,7 @@ enum PartitionCodec {
         }
     }
 
-    static func decodeCell(_ r: inout ByteReader, base: Int64, limits: StorageLimits) throws(DecodeError) -> Cell {
-        var noColumn: [UInt8] = []
-        return try decodeCell(&r, base: base, limits: limits, lastColumn: &noColumn)
-    }
-
-    /// Like `decodeCell`, but reuses `lastColumn`'s storage when the column
+    /// Decodes one cell, reusing `lastColumn`'s storage when the column
     /// name repeats (rows of a table mostly share names), saving an
     /// allocation per cell. Same bytes, same checks.
     static func decodeCell(_ r: inout ByteReader, base: Int64, limits: StorageLimits,

@@ -29,14 +29,6 @@ struct BloomFilter: Sendable {
         key.withUnsafeBytes { Murmur3.hash128($0, seed: 0) }
     }
 
-    /// The partition token of the key `h` is the hash of: its first half,
-    /// as `Murmur3.token` computes it (so a read hashes the key once).
-    @inline(__always)
-    static func token(_ h: (UInt64, UInt64)) -> Int64 {
-        let t = Int64(bitPattern: h.0)
-        return t == Murmur3.minimumToken ? Int64.max : t
-    }
-
     mutating func insert(_ h: (UInt64, UInt64)) {
         var x = h.0
         for _ in 0..<hashCount {

@@ -74,9 +74,6 @@ final class IndexChunk: Sendable {
         lastToken = slots[count - 1].token
     }
 
-    @inline(__always)
-    func token(_ i: Int) -> Int64 { slots[i].token }
-
     /// Index of the first entry whose token is >= `token` (`count` if none).
     func lowerBound(_ token: Int64) -> Int {
         slots.withUnsafeBufferPointer { s in
