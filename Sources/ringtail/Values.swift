@@ -34,20 +34,25 @@ enum Values {
         case .timestamp:
             if text == "now" { return .timestamp(nowMicros) }
             if let v = Int64(text) { return .timestamp(v) }
-            let f = ISO8601DateFormatter()
-            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let d = f.date(from: text) ?? ISO8601DateFormatter().date(from: text) {
+            if let d = fractionalSeconds.date(from: text) ?? wholeSeconds.date(from: text) {
                 return .timestamp(Int64((d.timeIntervalSince1970 * 1_000_000).rounded()))
             }
             throw bad()
         }
     }
 
+    // One formatter each, not one per value (a scan renders many). The CLI
+    // uses them from its one thread only.
+    nonisolated(unsafe) static let fractionalSeconds: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+    nonisolated(unsafe) static let wholeSeconds = ISO8601DateFormatter()
+
     static func render(_ v: TypedValue) -> String {
         if case .timestamp(let micros) = v {
-            let f = ISO8601DateFormatter()
-            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return f.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
+            return fractionalSeconds.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
         }
         return v.description
     }

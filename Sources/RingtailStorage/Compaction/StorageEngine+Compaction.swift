@@ -63,8 +63,8 @@ extension StorageEngine {
                 let gone = Set(doomed.map(\.generation))
                 m.tables[i].sstables.removeAll { gone.contains($0) }
                 if let output { m.tables[i].sstables.append(output.generation) }
-                work.table.sstables.removeAll { gone.contains($0.generation) }
-                if let output { work.table.sstables.append(output) }
+                work.table.remove(generations: gone)
+                if let output { work.table.insert(output) }
                 work.table.compacting.subtract(gone)
                 if work.plan.reason == .expired {
                     stats.expiredSSTablesDropped += work.drops.count

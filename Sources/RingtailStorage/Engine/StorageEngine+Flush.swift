@@ -48,7 +48,7 @@ extension StorageEngine {
                 m.tables[i].flushedUpTo = max(m.tables[i].flushedUpTo, upTo)
                 table.flushing.removeFirst()
                 table.flushInProgress = false
-                if let reader { table.sstables.append(reader) }
+                if let reader { table.insert(reader) }
                 memtableBytes -= memtable.bytes
                 stats.flushes += 1
                 stats.flushedBytes += reader?.fileBytes ?? 0

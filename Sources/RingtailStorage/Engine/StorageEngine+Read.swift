@@ -85,16 +85,17 @@ extension StorageEngine {
             }
         }
         var skippedBloom = 0, skippedBounds = 0
-        for r in snap.sstables.sorted(by: { $0.statistics.maxTimestamp > $1.statistics.maxTimestamp }) {
+        for r in snap.sstables { // newest data first (TableState keeps them so)
             let s = r.statistics
             if s.maxTimestamp <= partitionDeletion.markedAt { skippedBounds += 1; continue }
-            if s.partitionDeletionCount == 0 && s.rangeTombstoneCount == 0 && !s.mayHaveRows(in: slice) { skippedBounds += 1; continue }
+            let rowsMayMatch = s.mayHaveRows(in: slice)
+            if s.partitionDeletionCount == 0 && s.rangeTombstoneCount == 0 && !rowsMayMatch { skippedBounds += 1; continue }
             guard r.mayContain(hash: hash) else { skippedBloom += 1; continue }
             guard let entry = try r.find(PartitionPosition(token: token, key: key)) else { continue }
             let (header, headerEnd, block) = try r.header(entry)
             partitionDeletion = DeletionTime.newest(partitionDeletion, header.deletion)
             if !header.rangeTombstones.isEmpty { rangeTombstones += header.rangeTombstones.filter { $0.range.overlaps(slice) } }
-            if s.mayHaveRows(in: slice) {
+            if rowsMayMatch {
                 sources.append(.sstable(SSTableRowCursor(reader: r, entry: entry, headerEnd: headerEnd, slice: slice,
                                                          descending: descending, firstBlock: block)))
             }

@@ -49,10 +49,13 @@ public final class StorageEngine: @unchecked Sendable {
         self.options = options
         cache = BlockCache(capacityBytes: options.blockCacheBytes.bytes)
         let commitLogDirectory = Path.join(directory, "commitlog")
+        let tablesDir = Path.join(directory, "tables")
+        let present: [String]
         do {
             try fileSystem.createDirectory(directory)
             try fileSystem.createDirectory(commitLogDirectory)
-            try fileSystem.createDirectory(Path.join(directory, "tables"))
+            try fileSystem.createDirectory(tablesDir)
+            present = try fileSystem.listDirectory(tablesDir)
         } catch { throw .io(error) }
 
         let manifestPath = Path.join(directory, Manifest.fileName)
@@ -63,8 +66,7 @@ public final class StorageEngine: @unchecked Sendable {
         } else {
             // No manifest: a new engine, unless SSTables say otherwise. Never
             // delete data files because the file naming them is missing.
-            let existing = (try? fileSystem.listDirectory(Path.join(directory, "tables"))) ?? []
-            if existing.contains(where: { SSTableFormat.parseFileName($0) != nil }) {
+            if present.contains(where: { SSTableFormat.parseFileName($0) != nil }) {
                 throw StorageError(code: .corruption,
                                    message: "MANIFEST is missing but tables/ holds SSTables; refusing to open (restore the manifest or move the data away)",
                                    path: manifestPath)
@@ -74,20 +76,20 @@ public final class StorageEngine: @unchecked Sendable {
 
         // Open live SSTables; remove anything the manifest does not name.
         let live = Set(manifest.tables.flatMap { t in t.sstables.map { SSTableFormat.fileName(table: t.id, generation: $0) } })
-        let present: [String]
-        do { present = try fileSystem.listDirectory(Path.join(directory, "tables")) } catch { throw .io(error) }
         for name in present where !live.contains(name) {
-            try? fileSystem.removeFile(Path.join(Path.join(directory, "tables"), name))
+            try? fileSystem.removeFile(Path.join(tablesDir, name))
         }
+        let presentNames = Set(present)
         for t in manifest.tables {
             let state = TableState(manifest: t, active: Memtable(table: t.id, id: nextMemtableID))
             nextMemtableID += 1
             for g in t.sstables {
-                let path = Path.join(Path.join(directory, "tables"), SSTableFormat.fileName(table: t.id, generation: g))
-                guard present.contains(Path.name(of: path)) else {
+                let name = SSTableFormat.fileName(table: t.id, generation: g)
+                let path = Path.join(tablesDir, name)
+                guard presentNames.contains(name) else {
                     throw StorageError(code: .corruption, message: "the manifest names an SSTable that is missing", path: path)
                 }
-                state.sstables.append(try SSTableReader(fileSystem: fileSystem, path: path, limits: options.limits, cache: cache))
+                state.insert(try SSTableReader(fileSystem: fileSystem, path: path, limits: options.limits, cache: cache))
             }
             tables[t.id] = state
         }
@@ -171,7 +173,6 @@ public final class StorageEngine: @unchecked Sendable {
                 continue
             }
             result.segments.append(segment)
-            result.nextSegment = max(result.nextSegment, segment + 1)
         }
         return result
     }

@@ -9,13 +9,23 @@ final class TableState {
     /// commit log position at which it was frozen.
     var flushing: [(memtable: Memtable, upTo: CommitLogPosition)] = []
     var flushInProgress = false
-    /// Live SSTables, any order.
-    var sstables: [SSTableReader] = []
+    /// Live SSTables, newest data first (descending max timestamp), so a
+    /// read meets the SSTables that can shadow others first; add with `insert`.
+    private(set) var sstables: [SSTableReader] = []
     var compacting: Set<UInt64> = []
 
     init(manifest: TableManifest, active: Memtable) {
         self.manifest = manifest
         self.active = active
+    }
+
+    func insert(_ reader: SSTableReader) {
+        let at = sstables.firstIndex { $0.statistics.maxTimestamp < reader.statistics.maxTimestamp } ?? sstables.count
+        sstables.insert(reader, at: at)
+    }
+
+    func remove(generations: Set<UInt64>) {
+        sstables.removeAll { generations.contains($0.generation) }
     }
 
     var id: TableID { manifest.id }

@@ -34,7 +34,19 @@ final class BlockCache: @unchecked Sendable {
         var usedBytes = 0
         var hits = 0
         var misses = 0
+
+        /// Frees a slot and its bytes (the one way an entry leaves the cache).
+        mutating func release(_ slot: Int) {
+            usedBytes -= ring[slot].bytes.count + BlockCache.entryOverheadBytes
+            map.removeValue(forKey: ring[slot].key)
+            ring[slot].bytes = []
+            ring[slot].occupied = false
+            free.append(slot)
+        }
     }
+
+    /// Bookkeeping bytes charged per cached block on top of its contents.
+    static let entryOverheadBytes = 64
 
     let capacityBytes: Int
     private let state = Locked(State())
@@ -61,16 +73,12 @@ final class BlockCache: @unchecked Sendable {
     /// Caches a block, whole or a prefix. A cached entry is replaced only
     /// by a longer one (a prefix never displaces the whole block).
     func put(_ key: Key, _ bytes: [UInt8], complete: Bool = true) {
-        let size = bytes.count + 64
+        let size = bytes.count + Self.entryOverheadBytes
         guard size <= capacityBytes / 4 else { return }
         state.withLock { s in
             if let old = s.map[key] {
                 guard !s.ring[old].complete, complete || bytes.count > s.ring[old].bytes.count else { return }
-                s.usedBytes -= s.ring[old].bytes.count + 64
-                s.map.removeValue(forKey: key)
-                s.ring[old].bytes = []
-                s.ring[old].occupied = false
-                s.free.append(old)
+                s.release(old)
             }
             // Bounded: each full turn of the hand clears every reference
             // bit, so the second turn evicts until there is room.
@@ -80,11 +88,7 @@ final class BlockCache: @unchecked Sendable {
                     if s.ring[s.hand].referenced {
                         s.ring[s.hand].referenced = false
                     } else {
-                        s.usedBytes -= s.ring[s.hand].bytes.count + 64
-                        s.map.removeValue(forKey: s.ring[s.hand].key)
-                        s.ring[s.hand].bytes = []
-                        s.ring[s.hand].occupied = false
-                        s.free.append(s.hand)
+                        s.release(s.hand)
                     }
                 }
                 s.hand += 1
@@ -106,13 +110,7 @@ final class BlockCache: @unchecked Sendable {
     /// Drops every block of a reader (its file was deleted).
     func evict(reader: UInt64) {
         state.withLock { s in
-            for (k, slot) in s.map where k.reader == reader {
-                s.usedBytes -= s.ring[slot].bytes.count + 64
-                s.ring[slot].bytes = []
-                s.ring[slot].occupied = false
-                s.free.append(slot)
-                s.map.removeValue(forKey: k)
-            }
+            for (k, slot) in s.map where k.reader == reader { s.release(slot) }
         }
     }
 

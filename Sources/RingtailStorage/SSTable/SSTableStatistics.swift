@@ -82,9 +82,9 @@ public struct SSTableStatistics: Hashable, Sendable {
         }
     }
 
-    /// True if a slice over `range` can find nothing here but deletions
-    /// that are not range-restricted (so the file can be skipped when it
-    /// also has no partition deletions).
+    /// False if a slice over `range` can find no rows here (only deletions
+    /// that are not range-restricted), so the file can be skipped when it
+    /// also has no partition deletions; true if rows may match.
     func mayHaveRows(in range: ClusteringRange) -> Bool {
         if hasOpenRangeTombstone { return true }
         guard let lo = minClustering, let hi = maxClustering else { return false }
