@@ -105,7 +105,7 @@ extension EmbeddedCluster {
             guard s.cluster.isRunning(NodeID(name)) else { throw .coordinatorLost }
             return NodeID(name)
         }
-        let running = s.cluster.nodeIDs.filter { s.cluster.isRunning($0) }
+        let running = s.cluster.runningNodeIDs
         guard !running.isEmpty else { throw .coordinatorLost }
         defer { s.nextCoordinator &+= 1 }
         return running[Int(UInt(bitPattern: s.nextCoordinator) % UInt(running.count))]
@@ -116,7 +116,7 @@ extension EmbeddedCluster {
     /// directory storage the lease in the state file is extended first, so
     /// the invariant "lease >= every timestamp" survives a crash of the process.
     func nextTimestamp(_ s: inout State, level: ConsistencyLevel) throws(RequestError) -> Int64 {
-        let wall = s.cluster.timeline.wallMicrosAtZero + s.cluster.now.nanoseconds / 1000
+        let wall = s.cluster.timeline.wallMicros
         let timestamp = max(wall, s.lastTimestamp &+ 1)
         if let store = s.store, var saved = s.saved, timestamp > saved.timestampLease {
             saved.timestampLease = timestamp + Self.timestampLeaseMicros

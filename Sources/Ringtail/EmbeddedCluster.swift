@@ -164,10 +164,7 @@ public final class EmbeddedCluster: Sendable {
             throw .invalid("an embedded cluster needs 1 <= datacenters <= nodes <= 1000 and 1 to 1000 racks per datacenter; "
                            + "got \(nodes) nodes, \(datacenters) datacenters, \(racks) racks")
         }
-        return (0..<nodes).map { i in
-            let rack = (i / datacenters) % racks
-            return (NodeID("n\(i + 1)"), NodeLocation(datacenter: "dc\(i % datacenters + 1)", rack: "r\(rack + 1)"))
-        }
+        return SimulatedCluster.Options.dealt(nodes: nodes, datacenters: datacenters, racksPerDatacenter: racks)
     }
 
     /// Creates the folder if missing and reads its state file, checking it was made with `layout`.
@@ -232,7 +229,7 @@ public final class EmbeddedCluster: Sendable {
     /// clock has not caught up with yet. Write timestamps and TTLs use it.
     public var clockMicros: Int64 {
         (try? locked(orThrow: EmbeddedClusterError.shutDown) { (s) throws(EmbeddedClusterError) -> Int64 in
-            s.cluster.timeline.wallMicrosAtZero + s.cluster.now.nanoseconds / 1000
+            s.cluster.timeline.wallMicros
         }) ?? wallClock.wallMicros()
     }
 
@@ -284,12 +281,6 @@ public final class EmbeddedCluster: Sendable {
             if let existing = s.cluster.schema.tables[definition.qualifiedName] {
                 if existing == definition { return }
                 throw .invalid("table \(definition.qualifiedName) exists with another definition")
-            }
-            var seen = Set<String>()
-            for column in definition.partitionKey + definition.clusteringKey + definition.columns {
-                guard seen.insert(column.name).inserted else {
-                    throw .invalid("table \(definition.qualifiedName) names column \(column.name) twice")
-                }
             }
             do throws(RequestError) { try s.cluster.create(definition) } catch { throw .invalid(Self.message(of: error)) }
         }

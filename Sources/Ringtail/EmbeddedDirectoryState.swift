@@ -98,24 +98,14 @@ struct DirectoryStateStore: Sendable {
     /// The saved state, or nil if the directory has none yet (a new cluster).
     func load() throws(EmbeddedClusterError) -> DirectoryState? {
         guard fileSystem.fileExists(path) else { return nil }
-        var bytes: [UInt8] = []
+        let bytes: [UInt8]
         do throws(FileSystemError) {
             let file = try fileSystem.openForReading(path)
             defer { file.close() }
             guard file.size <= DirectoryState.fileBytesMax else {
                 throw FileSystemError(code: .invalidArgument, path: path, message: "\(file.size) bytes is too large for a state file")
             }
-            bytes = [UInt8](repeating: 0, count: file.size)
-            // withUnsafeMutableBytes rethrows untyped errors: carry ours out by hand.
-            var failure: FileSystemError?
-            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
-                do throws(FileSystemError) { return try file.read(at: 0, into: buffer) } catch {
-                    failure = error
-                    return 0
-                }
-            }
-            if let failure { throw failure }
-            bytes.removeLast(bytes.count - count)
+            bytes = try file.readAll()
         } catch {
             throw EmbeddedClusterError(code: .storage, message: error.description)
         }
@@ -126,25 +116,8 @@ struct DirectoryStateStore: Sendable {
     }
 
     func save(_ state: DirectoryState) throws(EmbeddedClusterError) {
-        let temporary = path + ".tmp"
-        do throws(FileSystemError) {
-            if fileSystem.fileExists(temporary) { try fileSystem.removeFile(temporary) }
-            let file = try fileSystem.createFile(temporary)
-            let bytes = Array(state.encoded().utf8)
-            do throws(FileSystemError) {
-                var failure: FileSystemError?
-                bytes.withUnsafeBytes { buffer in
-                    do throws(FileSystemError) { try file.append(buffer) } catch { failure = error }
-                }
-                if let failure { throw failure }
-                try file.sync()
-            } catch {
-                try? file.close()
-                throw error
-            }
-            try file.close()
-            try fileSystem.rename(temporary, to: path)
-            try fileSystem.syncDirectory(root)
+        do {
+            try fileSystem.writeAtomically(path, bytes: Array(state.encoded().utf8))
         } catch {
             throw EmbeddedClusterError(code: .storage, message: "could not save \(path): \(error.description)")
         }

@@ -12,7 +12,7 @@ public struct ClusterSchema: Hashable, Sendable {
     public init() {}
 
     public mutating func add(_ keyspace: KeyspaceDefinition) throws(RequestError) {
-        guard Self.isValidName(keyspace.name) else {
+        guard TableDefinition.isValidName(keyspace.name) else {
             throw .invalidRequest("keyspace name \"\(keyspace.name)\" must be 1-48 letters, digits or underscores")
         }
         guard keyspace.name != "system" else { throw .invalidRequest("keyspace name \"system\" is reserved") }
@@ -30,19 +30,8 @@ public struct ClusterSchema: Hashable, Sendable {
 
     public mutating func add(_ table: TableDefinition) throws(RequestError) {
         guard keyspaces[table.keyspace] != nil else { throw .invalidRequest("unknown keyspace \(table.keyspace)") }
-        guard Self.isValidName(table.name) else {
-            throw .invalidRequest("table name \"\(table.name)\" must be 1-48 letters, digits or underscores")
-        }
+        do { try table.validate() } catch { throw .invalidRequest(error.description) }
         guard tables[table.qualifiedName] == nil else { throw .invalidRequest("table \(table.qualifiedName) already exists") }
         tables[table.qualifiedName] = table
-    }
-
-    /// The keyspace of a qualified table name, if both exist.
-    public func keyspace(ofTable qualifiedName: String) -> KeyspaceDefinition? {
-        tables[qualifiedName].flatMap { keyspaces[$0.keyspace] }
-    }
-
-    static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 48 && name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
     }
 }

@@ -142,6 +142,30 @@ extension ReplicaRequirement {
     }
 }
 
+extension ReplicaRequirement {
+    /// Whether a replica in `datacenter` counts toward this requirement.
+    public func counts(datacenter: String?) -> Bool {
+        switch self {
+        case .anywhere: return true
+        case .inDatacenter(let dc, _): return datacenter == dc
+        case .inEachDatacenter(let need): return need[datacenter ?? ""] != nil
+        }
+    }
+
+    /// How many of `answered` count toward the requirement: only replicas
+    /// in the right datacenter, and (EACH_QUORUM) at most each
+    /// datacenter's share, since extra answers in one cannot make up for
+    /// another. What a Timeout reports as `received`.
+    public func counted(_ answered: some Collection<NodeID>, datacenterOf: (NodeID) -> String?) -> Int {
+        switch self {
+        case .anywhere: return answered.count
+        case .inDatacenter(let dc, _): return answered.count { datacenterOf($0) == dc }
+        case .inEachDatacenter(let need):
+            return need.reduce(0) { sum, entry in sum + min(entry.value, answered.count { datacenterOf($0) == entry.key }) }
+        }
+    }
+}
+
 extension String {
     /// "local_quorum" -> "localQuorum".
     fileprivate func replacingUnderscoresWithCamelCase() -> String {

@@ -37,12 +37,7 @@ extension Coordinator {
         guard let requirement = Self.admit(request, command.level, context, isWrite: false, effects: &effects) else { return }
         // Live replicas that count toward the level, closest first.
         let eligible = latencies.sortedByProximity(context.replicas.filter { replica in
-            guard context.alive.contains(replica) else { return false }
-            switch requirement {
-            case .anywhere: return true
-            case .inDatacenter(let dc, _): return context.datacenters[replica] == dc
-            case .inEachDatacenter(let need): return need[context.datacenters[replica] ?? ""] != nil
-            }
+            context.alive.contains(replica) && requirement.counts(datacenter: context.datacenters[replica])
         }, local: local)
         let targets = Self.minimalTargets(eligible, requirement, context.datacenters)
         var read = PendingRead(command: command, requirement: requirement, datacenters: context.datacenters,
@@ -170,7 +165,7 @@ extension Coordinator {
             let expected = Self.digest(of: data, key: read.command.key)
             let match = read.answers.values.allSatisfy { answer in
                 switch answer {
-                case .data(let u): return Self.digest(of: u, key: read.command.key) == expected
+                case .data(let u): return u == data || Self.digest(of: u, key: read.command.key) == expected
                 case .digest(let d): return d == expected
                 }
             }
@@ -252,13 +247,7 @@ extension Coordinator {
         for id in read.messages.values { owners[id] = nil }
         reads[request] = nil
         let dcs = read.datacenters
-        let counted: Int
-        switch read.requirement {
-        case .anywhere: counted = read.answers.count
-        case .inDatacenter(let dc, _): counted = read.answers.keys.count { dcs[$0] == dc }
-        case .inEachDatacenter(let need):
-            counted = need.reduce(0) { sum, entry in sum + min(entry.value, read.answers.keys.count { dcs[$0] == entry.key }) }
-        }
+        let counted = read.requirement.counted(read.answers.keys, datacenterOf: { dcs[$0] })
         // In the repair phase every replica has answered; what is missing is
         // the repair acknowledgements, so report those.
         let received = read.phase == .repair ? counted - read.repairsOutstanding.count : counted

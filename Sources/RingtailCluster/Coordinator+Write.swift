@@ -117,7 +117,7 @@ extension Coordinator {
         guard let w = writes[request] else { return }
         if !w.replied {
             effects.append(.reply(request: request, .failed(.timeout(
-                level: w.command.level, received: Self.counted(w), required: w.requirement.total, isWrite: true))))
+                level: w.command.level, received: w.requirement.counted(w.acknowledged, datacenterOf: { w.datacenters[$0] }), required: w.requirement.total, isWrite: true))))
         }
         // A replica that did not answer may have missed the write: hint it.
         // (Never this node: it cannot deliver a hint to itself.)
@@ -125,18 +125,6 @@ extension Coordinator {
             effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
         }
         finishWrite(request, w)
-    }
-
-    /// Acknowledgements that count toward the requirement (local ones for
-    /// LOCAL_* levels), as a Timeout reports them.
-    static func counted(_ w: PendingWrite) -> Int {
-        switch w.requirement {
-        case .anywhere: return w.acknowledged.count
-        case .inDatacenter(let dc, _): return w.acknowledged.count { w.datacenters[$0] == dc }
-        case .inEachDatacenter(let need):
-            // Acknowledgements beyond a datacenter's quorum do not make up for another's.
-            return need.reduce(0) { sum, entry in sum + min(entry.value, w.acknowledged.count { w.datacenters[$0] == entry.key }) }
-        }
     }
 
     mutating func finishWrite(_ request: UInt64, _ w: PendingWrite) {

@@ -24,6 +24,8 @@ public final class HintStore: @unchecked Sendable {
         /// The table as `keyspace.table` (table ids differ between nodes).
         public var table: String
         public var update: PartitionUpdate
+        /// `update` as stored (its encoding), ready to send without re-encoding.
+        public var encodedUpdate: [UInt8]
     }
 
     public enum StoreOutcome: Hashable, Sendable {
@@ -45,6 +47,34 @@ public final class HintStore: @unchecked Sendable {
         var bytes = 0
     }
 
+    private struct State {
+        var pending: [NodeID: Pending] = [:]
+        var stats = Statistics()
+        var sequence: Int64 = 0
+
+        /// Forgets the oldest hints of `target` while `matches` holds, in
+        /// place (one removal, no copy of the list); returns how many.
+        mutating func removeOldest(of target: NodeID, while matches: ((clustering: [UInt8], createdAt: Int64, bytes: Int)) -> Bool) -> Int {
+            // Measure first, in a scope of its own, so no second reference to
+            // the list is alive when it is shortened (that would copy it).
+            let (count, bytes, total): (Int, Int, Int) = {
+                guard let entries = pending[target]?.entries else { return (0, 0, 0) }
+                let count = entries.prefix(while: matches).count
+                return (count, entries.prefix(count).reduce(0) { $0 + $1.bytes }, entries.count)
+            }()
+            guard count > 0 else { return 0 }
+            if count == total {
+                pending[target] = nil
+            } else {
+                pending[target]!.entries.removeFirst(count)
+                pending[target]!.bytes -= bytes
+            }
+            stats.pendingBytes -= bytes
+            stats.pendingHints -= count
+            return count
+        }
+    }
+
     public static let tableName = "system.hints"
     private static let tableColumn: [UInt8] = Array("t".utf8)
     private static let updateColumn: [UInt8] = Array("u".utf8)
@@ -53,7 +83,7 @@ public final class HintStore: @unchecked Sendable {
     let clock: Clock
     public let options: Options
     let table: TableID
-    private let state = Locked((pending: [NodeID: Pending](), stats: Statistics(), sequence: Int64(0)))
+    private let state = Locked(State())
 
     /// Opens the store on `engine`, creating system.hints if needed, and
     /// rebuilds the pending counts from what is on disk.
@@ -156,7 +186,7 @@ public final class HintStore: @unchecked Sendable {
                   let name = String(validating: t.value, as: UTF8.self) else { continue }
             let update = try PartitionUpdate(decoding: u.value)
             out.append(Hint(target: target, createdAtMicros: Self.createdAt(row.clustering),
-                            sequence: Self.sequence(row.clustering), table: name, update: update))
+                            sequence: Self.sequence(row.clustering), table: name, update: update, encodedUpdate: u.value))
         }
         return out
     }
@@ -171,17 +201,8 @@ public final class HintStore: @unchecked Sendable {
                            deletion: DeletionTime(markedAt: now, localDeletionTime: now)),
         ])))
         state.withLock { s in
-            guard var p = s.pending[hint.target] else { return }
-            var removed = 0
-            while let first = p.entries.first, compareBytes(first.clustering, upper) <= 0 {
-                p.entries.removeFirst()
-                p.bytes -= first.bytes
-                s.stats.pendingBytes -= first.bytes
-                removed += 1
-            }
+            let removed = s.removeOldest(of: hint.target) { compareBytes($0.clustering, upper) <= 0 }
             s.stats.delivered += removed
-            s.stats.pendingHints -= removed
-            s.pending[hint.target] = p.entries.isEmpty ? nil : p
         }
     }
 
@@ -190,15 +211,7 @@ public final class HintStore: @unchecked Sendable {
     private func dropExpired(for target: NodeID) {
         let cutoff = clock.wallMicros() - options.window.microsecondsClamped
         state.withLock { s in
-            guard var p = s.pending[target] else { return }
-            while let first = p.entries.first, first.createdAt <= cutoff {
-                p.entries.removeFirst()
-                p.bytes -= first.bytes
-                s.stats.pendingBytes -= first.bytes
-                s.stats.pendingHints -= 1
-                s.stats.droppedExpired += 1
-            }
-            s.pending[target] = p.entries.isEmpty ? nil : p
+            s.stats.droppedExpired += s.removeOldest(of: target) { $0.createdAt <= cutoff }
         }
     }
 

@@ -13,7 +13,7 @@ public struct LatencyTracker: Sendable {
     private var averages: [NodeID: Double] = [:]
     private var window: [Int64] = []
     private var next = 0
-    private var cachedPercentile: (percentile: Double, value: Duration, samples: Int)?
+    private var cachedPercentile: (percentile: Double, value: Duration)?
     private var samplesSinceCache = 0
 
     public init(smoothing: Double = 0.2, windowSize: Int = 1024) {
@@ -34,11 +34,6 @@ public struct LatencyTracker: Sendable {
             next = (next + 1) % windowSize
         }
         samplesSinceCache += 1
-    }
-
-    /// Smoothed latency of `replica`, nil if never measured.
-    public func average(of replica: NodeID) -> Duration? {
-        averages[replica].map { .nanoseconds(Int64($0)) }
     }
 
     /// `replicas` closest first: measured ones by smoothed latency, then
@@ -64,7 +59,7 @@ public struct LatencyTracker: Sendable {
         let sorted = window.sorted()
         let rank = min(sorted.count - 1, max(0, Int((percentile / 100 * Double(sorted.count)).rounded(.up)) - 1))
         let value = Duration.nanoseconds(sorted[rank])
-        cachedPercentile = (percentile, value, sorted.count)
+        cachedPercentile = (percentile, value)
         samplesSinceCache = 0
         return value
     }

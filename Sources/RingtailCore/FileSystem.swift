@@ -128,8 +128,13 @@ extension FileSystem {
         let temporary = path + ".tmp"
         if fileExists(temporary) { try removeFile(temporary) }
         let file = try createFile(temporary)
-        try file.append(bytes)
-        try file.sync()
+        do {
+            try file.append(bytes)
+            try file.sync()
+        } catch {
+            try? file.close() // do not leak the handle; the append or sync error is the one to report
+            throw error
+        }
         try file.close()
         try rename(temporary, to: path)
         try syncDirectory(Path.directory(of: path))

@@ -15,13 +15,14 @@ extension ClusterNode {
         guard !peers.isEmpty else { return [] }
         let live = peers.filter { detector.isAlive($0, at: now) }
         let down = peers.filter { !detector.isAlive($0, at: now) }
-        let syn = Message.gossipSyn(GossipSyn(clusterName: configuration.clusterName, digests: gossip.digests()))
+        let syn = WireCodec.encode(Envelope(source: id, message: .gossipSyn(GossipSyn(
+            clusterName: configuration.clusterName, digests: gossip.digests()))))
         var effects: [NodeEffect] = []
         if !live.isEmpty {
-            effects.append(send(syn, to: live[entropy.next(below: live.count)]))
+            effects.append(.send(to: live[entropy.next(below: live.count)], frame: syn))
         }
         if !down.isEmpty && entropy.next(below: live.count + 1) < down.count {
-            effects.append(send(syn, to: down[entropy.next(below: down.count)]))
+            effects.append(.send(to: down[entropy.next(below: down.count)], frame: syn))
         }
         return effects
     }
@@ -65,7 +66,4 @@ extension ClusterNode {
             }
         }
     }
-
-    /// The gossip state this node holds about `peer`, if any.
-    public func gossipState(of peer: NodeID) -> EndpointState? { gossip.endpoints[peer] }
 }

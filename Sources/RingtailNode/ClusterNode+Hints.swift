@@ -44,7 +44,7 @@ extension ClusterNode {
             var sent: [(id: UInt64, hint: HintStore.Hint)] = []
             for hint in batch {
                 guard hintBudgetBytes > 0 else { break }
-                let bytes = hint.update.encoded()
+                let bytes = hint.encodedUpdate
                 hintBudgetBytes -= bytes.count
                 let messageID = nextHintMessageID
                 nextHintMessageID += 1

@@ -280,10 +280,15 @@ public final class ClusterNode: @unchecked Sendable {
     func perform(_ effects: [CoordinatorEffect]) -> [NodeEffect] {
         var out: [NodeEffect] = []
         out.reserveCapacity(effects.count)
+        // A write sends one message to every replica: encode it once.
+        var lastEncoded: (message: Message, frame: [UInt8])?
         for effect in effects {
             switch effect {
             case .send(let target, let message):
-                out.append(send(message, to: target))
+                if lastEncoded?.message != message {
+                    lastEncoded = (message, WireCodec.encode(Envelope(source: id, message: message)))
+                }
+                out.append(.send(to: target, frame: lastEncoded!.frame))
             case .storeHint(let target, let table, let update):
                 do {
                     try hintStore.store(update, table: table, for: target)

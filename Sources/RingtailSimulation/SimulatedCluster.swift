@@ -36,10 +36,21 @@ public final class SimulatedCluster: @unchecked Sendable {
         public var configure: @Sendable (inout NodeConfiguration) -> Void = { _ in }
 
         public init(nodes: [(id: NodeID, location: NodeLocation)]) { self.nodes = nodes }
+
+        /// Nodes n1…nN dealt to datacenters dc1…dcD in turn, and within a
+        /// datacenter to racks r1…rR in turn (the simulator's and the
+        /// embedded cluster's layout).
+        public static func dealt(nodes: Int, datacenters: Int, racksPerDatacenter: Int) -> [(id: NodeID, location: NodeLocation)] {
+            precondition(nodes >= 1 && datacenters >= 1 && racksPerDatacenter >= 1)
+            return (0..<nodes).map { i in
+                let rack = (i / datacenters) % racksPerDatacenter
+                return (NodeID("n\(i + 1)"), NodeLocation(datacenter: "dc\(i % datacenters + 1)", rack: "r\(rack + 1)"))
+            }
+        }
     }
 
     enum Event {
-        case deliver(from: NodeID, to: Int, incarnation: Int, frame: [UInt8])
+        case deliver(to: Int, incarnation: Int, frame: [UInt8])
         case timer(node: Int, incarnation: Int, NodeTimer)
         case action((SimulatedCluster) -> Void)
     }
@@ -70,6 +81,9 @@ public final class SimulatedCluster: @unchecked Sendable {
     var entropy: SeededEntropy
     var simNodes: [SimNode] = []
     var index: [NodeID: Int] = [:]
+    /// The latency model of each directed link, source * nodes + target
+    /// (looked up per message; the datacenter-pair lookup hashes strings).
+    var linkModels: [LatencyModel] = []
     /// Directed links that drop every message (network partitions).
     var blocked = Set<Link>()
     var nextRequest: UInt64 = 1
@@ -116,6 +130,9 @@ public final class SimulatedCluster: @unchecked Sendable {
                                     memory: memory))
             index[id] = i
         }
+        for s in simNodes {
+            for t in simNodes { linkModels.append(options.latencies.model(from: s.location.datacenter, to: t.location.datacenter)) }
+        }
         for i in simNodes.indices { try startNode(i) }
     }
 
@@ -125,6 +142,8 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// The running node, or nil while it is down.
     public func node(_ id: NodeID) -> ClusterNode? { index[id].flatMap { simNodes[$0].node } }
     public func isRunning(_ id: NodeID) -> Bool { node(id) != nil }
+    /// The running nodes, in cluster order.
+    public var runningNodeIDs: [NodeID] { simNodes.compactMap { $0.node == nil ? nil : $0.id } }
 
     func fileSystem(_ i: Int) -> FileSystem {
         if let m = simNodes[i].memory { return m }
@@ -171,11 +190,6 @@ public final class SimulatedCluster: @unchecked Sendable {
     public func create(_ table: TableDefinition) throws(RequestError) {
         var next = schema
         try next.add(table)
-        do {
-            try table.validate()
-        } catch {
-            throw .invalidRequest(error.description)
-        }
         try adopt(next)
     }
 
@@ -236,7 +250,7 @@ public final class SimulatedCluster: @unchecked Sendable {
         statistics.events += 1
         mix(0x45, UInt64(bitPattern: entry.time.nanoseconds))
         switch entry.payload {
-        case .deliver(let source, let target, let incarnation, let frame):
+        case .deliver(let target, let incarnation, let frame):
             let s = simNodes[target]
             guard s.incarnation == incarnation, let node = s.node else {
                 statistics.messagesLost += 1
@@ -244,7 +258,6 @@ public final class SimulatedCluster: @unchecked Sendable {
             }
             statistics.messagesDelivered += 1
             perform(node.receive(frame: frame), from: target)
-            _ = source
         case .timer(let i, let incarnation, let timer):
             let s = simNodes[i]
             guard s.incarnation == incarnation, let node = s.node else { return true }
@@ -297,9 +310,8 @@ public final class SimulatedCluster: @unchecked Sendable {
                 return
             }
         }
-        let delay: Duration = i == t ? .zero : options.latencies.model(from: simNodes[i].location.datacenter,
-                                                                       to: simNodes[t].location.datacenter).sample(&entropy)
-        queue.push(.deliver(from: simNodes[i].id, to: t, incarnation: simNodes[t].incarnation, frame: frame), at: now + delay)
+        let delay: Duration = i == t ? .zero : linkModels[i * simNodes.count + t].sample(&entropy)
+        queue.push(.deliver(to: t, incarnation: simNodes[t].incarnation, frame: frame), at: now + delay)
     }
 
     func mix(_ a: UInt64, _ b: UInt64) {
@@ -316,18 +328,25 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Kills `node` at once: its memory and (on the in-memory file system)
     /// every unsynced byte are lost; requests it coordinated never answer.
     public func crash(_ id: NodeID) {
-        guard let i = index[id], let node = simNodes[i].node else { return }
-        retire(node)
-        let s = simNodes[i]
-        s.memory?.crash(afterOperations: 0)
+        guard let i = index[id], let node = takeDown(i) else { return }
+        simNodes[i].memory?.crash(afterOperations: 0)
         node.kill()
-        s.node = nil
-        s.incarnation += 1
         mix(0x43, UInt64(i))
-        for (request, coordinator) in pendingRequests where coordinator == i {
+    }
+
+    /// Removes node `i` from the running set: its counters are kept in
+    /// `retired`, events for it are dropped from now on, and the requests it
+    /// coordinated are lost (they will never be answered).
+    func takeDown(_ i: Int) -> ClusterNode? {
+        guard let node = simNodes[i].node else { return nil }
+        retire(node)
+        simNodes[i].node = nil
+        simNodes[i].incarnation += 1
+        for (request, coordinator) in pendingRequests.sorted(by: { $0.key < $1.key }) where coordinator == i {
             pendingRequests[request] = nil
             lostRequests.append(request)
         }
+        return node
     }
 
     /// What a node instance counted before it crashed or stopped (its
@@ -357,14 +376,7 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     /// Stops a node cleanly: flushes nothing, but syncs and closes storage.
     public func stop(_ id: NodeID) throws(StorageError) {
-        guard let i = index[id], let node = simNodes[i].node else { return }
-        retire(node)
-        simNodes[i].node = nil
-        simNodes[i].incarnation += 1
-        for (request, coordinator) in pendingRequests where coordinator == i {
-            pendingRequests[request] = nil
-            lostRequests.append(request)
-        }
+        guard let i = index[id], let node = takeDown(i) else { return }
         try node.close()
     }
 
@@ -394,11 +406,6 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     /// Closes every running node (final commit log sync).
     public func shutdown() {
-        for s in simNodes {
-            if let node = s.node { retire(node) }
-            try? s.node?.close()
-            s.node = nil
-            s.incarnation += 1
-        }
+        for i in simNodes.indices { try? takeDown(i)?.close() }
     }
 }

@@ -102,7 +102,7 @@ extension Simulation {
         }
         guard let node = cluster.node(op.coordinator) else { return }
         let key = KeyCodec.encodeKey([.bigint(Int64(op.key))])
-        let replicas = cluster.ring.replicas(for: Murmur3.token(key), strategy: scenario.strategy)
+        let replicas = placement.replicas(for: Murmur3.token(key))
         let dc = datacenter(of: op.coordinator)
         var counts: [String: Int] = [:]
         var total = 0
@@ -111,13 +111,14 @@ extension Simulation {
             total += 1
         }
         let expected: [Int]
-        switch level {
-        case .localOne, .localQuorum: expected = [counts[dc] ?? 0]
-        case .eachQuorum: expected = counts.values.sorted() + [0]
-        default: expected = [total]
+        if level.isDatacenterLocal {
+            expected = [counts[dc] ?? 0]
+        } else if level == .eachQuorum {
+            expected = counts.values.sorted() + [0]
+        } else {
+            expected = [total]
         }
         if !expected.contains(alive) {
-            unavailableMismatches += 1
             violations.append("(c) Unavailable at \(level) says \(alive) alive; the coordinator's detector says \(expected)")
         }
     }
@@ -130,7 +131,8 @@ extension Simulation {
                 continue
             }
             guard case .failed(.timeout(_, let received, let required, let isWrite)) = result, let end = op.end else { continue }
-            let timeout: Duration = isWrite ? .seconds(2) : .seconds(5)
+            // The coordinator's defaults (the simulator does not change them).
+            let timeout = isWrite ? Coordinator.Options().writeTimeout : Coordinator.Options().readTimeout
             if end - op.start != timeout {
                 violations.append("(c) \(op.kind) timed out after \(end - op.start), not \(timeout)")
             }
@@ -163,12 +165,12 @@ extension Simulation {
         let exempt = Set(cluster.retired.flatMap(\.unfinishedWrites))
         var newest: [Int: Operation] = [:]
         for op in operations where op.kind != .read && op.result == .written {
-            if exempt.contains(requestID(of: op)) { convergence.exempt += 1; continue }
+            if exempt.contains(op.requestID) { convergence.exempt += 1; continue }
             if newest[op.key].map({ $0.timestamp < op.timestamp }) ?? true { newest[op.key] = op }
         }
         for (key, w) in newest.sorted(by: { $0.key < $1.key }) {
             let partition = KeyCodec.encodeKey([.bigint(Int64(key))])
-            for replica in cluster.ring.replicas(for: Murmur3.token(partition), strategy: scenario.strategy) {
+            for replica in placement.replicas(for: Murmur3.token(partition)) {
                 convergence.checked += 1
                 let cell = try? cluster.node(replica)?.localPartition(table: Self.table, key: partition)?
                     .rows.first?.cells.first { $0.column == Self.column }
@@ -180,7 +182,6 @@ extension Simulation {
         }
     }
 
-    func requestID(of op: Operation) -> UInt64 { op.requestID }
 }
 
 extension Simulation {

@@ -44,9 +44,10 @@ public final class Simulation {
     var operations: [Operation] = []
     var requestToOperation: [UInt64: Int] = [:]
     var violations: [String] = []
-    var unavailableMismatches = 0
     var convergence = Convergence()
     var readCheck = (stale: 0, checked: 0)
+    /// Replica placement of the simulated keyspace (fixed for the run).
+    let placement: ReplicaPlacement
     public static let table = "sim.kv"
     static let column: [UInt8] = Array("v".utf8)
 
@@ -54,12 +55,8 @@ public final class Simulation {
         try scenario.validate()
         self.scenario = scenario
         entropy = SeededEntropy(seed: scenario.seed)
-        var nodes: [(id: NodeID, location: NodeLocation)] = []
-        for i in 0..<scenario.nodes {
-            let dc = i % scenario.datacenters
-            let rack = (i / scenario.datacenters) % scenario.racksPerDatacenter
-            nodes.append((NodeID("n\(i + 1)"), NodeLocation(datacenter: "dc\(dc + 1)", rack: "r\(rack + 1)")))
-        }
+        let nodes = SimulatedCluster.Options.dealt(nodes: scenario.nodes, datacenters: scenario.datacenters,
+                                                   racksPerDatacenter: scenario.racksPerDatacenter)
         var options = SimulatedCluster.Options(nodes: nodes)
         options.seed = scenario.seed
         options.allocationStrategy = scenario.strategy
@@ -73,6 +70,7 @@ public final class Simulation {
         let window = scenario.hintWindow
         options.configure = { config in config.hints.window = window }
         cluster = try SimulatedCluster(options: options)
+        placement = cluster.ring.placement(for: scenario.strategy)
         try cluster.create(KeyspaceDefinition(name: "sim", replication: scenario.strategy))
         try cluster.create(TableDefinition(keyspace: "sim", name: "kv", partitionKey: [ColumnDefinition("k", .bigint)],
                                            clusteringKey: [], columns: [ColumnDefinition("v", .blob)]))
@@ -113,7 +111,7 @@ public final class Simulation {
     }
 
     func issue() {
-        let running = cluster.nodeIDs.filter { cluster.isRunning($0) }
+        let running = cluster.runningNodeIDs
         guard !running.isEmpty else { return }
         let coordinator = running[entropy.next(below: running.count)]
         let key = entropy.next(below: scenario.keys)

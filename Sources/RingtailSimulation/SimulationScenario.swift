@@ -75,6 +75,8 @@ public struct SimulationScenario: Hashable, Sendable {
     /// "250us", "3ms", "2s", "1.5s"…
     public static func format(_ d: Duration) -> String {
         let ns = d.nanosecondsClamped
+        if ns > 0 && ns % 3_600_000_000_000 == 0 { return "\(ns / 3_600_000_000_000)h" }
+        if ns > 0 && ns % 60_000_000_000 == 0 { return "\(ns / 60_000_000_000)m" }
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
         if ns % 1000 == 0 { return "\(ns / 1000)us" }

@@ -15,6 +15,9 @@ public final class VirtualTimeline: Sendable {
 
     public var now: Instant { Instant(nanoseconds: nanoseconds.load(ordering: .relaxed)) }
 
+    /// Unskewed wall time now, µs since the epoch.
+    public var wallMicros: Int64 { wallMicrosAtZero + now.nanoseconds / 1000 }
+
     func move(to instant: Instant) {
         precondition(instant.nanoseconds >= nanoseconds.load(ordering: .relaxed), "virtual time only moves forward")
         nanoseconds.store(instant.nanoseconds, ordering: .relaxed)
@@ -32,5 +35,5 @@ public final class SkewedClock: Clock {
     }
 
     public func now() -> Instant { timeline.now }
-    public func wallMicros() -> Int64 { timeline.wallMicrosAtZero + timeline.now.nanoseconds / 1000 + skewMicros }
+    public func wallMicros() -> Int64 { timeline.wallMicros + skewMicros }
 }

@@ -119,13 +119,18 @@ public struct TableDefinition: Hashable, Sendable {
     /// Ten years: far beyond any repair cycle, and safe to turn into microseconds.
     public static let gcGraceSecondsMax: Int64 = 315_360_000
 
+    /// The rule for keyspace and table names: 1 to 48 ASCII letters, digits
+    /// or underscores (they become file and metric names).
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 48
+            && name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+    }
+
     /// Throws `.invalidArgument` if an option is out of range.
     public func validate() throws(StorageError) {
         func bad(_ m: String) -> StorageError { StorageError(code: .invalidArgument, message: m) }
         for part in [keyspace, name] {
-            guard !part.isEmpty, part.utf8.count <= 48,
-                  part.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 })
-            else { throw bad("keyspace and table names are 1 to 48 letters, digits or underscores: '\(part)'") }
+            guard Self.isValidName(part) else { throw bad("keyspace and table names are 1 to 48 letters, digits or underscores: '\(part)'") }
         }
         if partitionKey.isEmpty { throw bad("a table needs at least one partition key column") }
         var names = Set<String>()

@@ -6,6 +6,10 @@ import Foundation
 import RingtailCluster
 import RingtailSimulation
 
+/// Every default comes from `SimulationScenario()`: a replay command leaves
+/// out the options equal to those, so the two must never differ.
+private let defaults = SimulationScenario()
+
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
@@ -16,24 +20,24 @@ struct SimulateCommand: ParsableCommand {
             LOCAL_QUORUM, EACH_QUORUM, ALL. See docs/internals/simulator.md.
             """)
 
-    @Option(help: "Nodes in the cluster.") var nodes = 5
-    @Option(help: "Datacenters (nodes are dealt to them in turn).") var datacenters = 1
-    @Option(help: "Racks per datacenter.") var racks = 3
-    @Option(help: "Replicas per datacenter.") var rf = 3
-    @Option(help: "Write consistency level.") var write = "QUORUM"
-    @Option(help: "Read consistency level.") var read = "QUORUM"
-    @Option(help: "One-way latency inside a datacenter.") var latency = "lognormal:200us:0.3"
-    @Option(name: .customLong("wan-latency"), help: "One-way latency between datacenters.") var wanLatency = "lognormal:40ms:0.2"
-    @Option(help: "Chance that a message is lost (0-1).") var loss = 0.0
-    @Option(help: "Fault events: crash/restart, network partitions.") var faults = 3
-    @Option(help: "Virtual time of client load.") var duration = "20s"
-    @Option(help: "Client requests per virtual second (open loop).") var rate = 100
-    @Option(help: "Distinct partitions.") var keys = 50
-    @Option(name: .customLong("read-fraction"), help: "Share of requests that are reads.") var readFraction = 0.5
-    @Option(name: .customLong("delete-fraction"), help: "Share of writes that are deletes.") var deleteFraction = 0.1
-    @Option(help: "Largest wall-clock skew of a node, either way.") var skew = "0s"
-    @Option(name: .customLong("hint-window"), help: "Hint window.") var hintWindow = "3h"
-    @Option(help: "Seed of the run (the first seed with --runs).") var seed: UInt64 = 1
+    @Option(help: "Nodes in the cluster.") var nodes = defaults.nodes
+    @Option(help: "Datacenters (nodes are dealt to them in turn).") var datacenters = defaults.datacenters
+    @Option(help: "Racks per datacenter.") var racks = defaults.racksPerDatacenter
+    @Option(help: "Replicas per datacenter.") var rf = defaults.replicationFactor
+    @Option(help: "Write consistency level.") var write = defaults.writeLevel.description
+    @Option(help: "Read consistency level.") var read = defaults.readLevel.description
+    @Option(help: "One-way latency inside a datacenter.") var latency = defaults.latency.description
+    @Option(name: .customLong("wan-latency"), help: "One-way latency between datacenters.") var wanLatency = defaults.wanLatency.description
+    @Option(help: "Chance that a message is lost (0-1).") var loss = defaults.lossRate
+    @Option(help: "Fault events: crash/restart, network partitions.") var faults = defaults.faults
+    @Option(help: "Virtual time of client load.") var duration = SimulationScenario.format(defaults.duration)
+    @Option(help: "Client requests per virtual second (open loop).") var rate = defaults.rate
+    @Option(help: "Distinct partitions.") var keys = defaults.keys
+    @Option(name: .customLong("read-fraction"), help: "Share of requests that are reads.") var readFraction = defaults.readFraction
+    @Option(name: .customLong("delete-fraction"), help: "Share of writes that are deletes.") var deleteFraction = defaults.deleteFraction
+    @Option(help: "Largest wall-clock skew of a node, either way.") var skew = SimulationScenario.format(defaults.clockSkewMax)
+    @Option(name: .customLong("hint-window"), help: "Hint window.") var hintWindow = SimulationScenario.format(defaults.hintWindow)
+    @Option(help: "Seed of the run (the first seed with --runs).") var seed: UInt64 = defaults.seed
     @Option(help: "Run this many consecutive seeds and print one line each.") var runs = 1
 
     func scenario(seed: UInt64) throws -> SimulationScenario {
