@@ -84,4 +84,78 @@ import Testing
         // Hints for the two replicas that never answered, never for this node.
         #expect(timeout.filter { if case .storeHint = $0 { return true } else { return false } }.count == 2)
     }
+
+    /// Unavailable is decided in the same call, before anything is sent,
+    /// stored or timed.
+    @Test func unavailableIsAnsweredAtOnceWithNothingSent() {
+        var c = Coordinator(local: Self.n1)
+        var context = Self.context
+        context.alive = [Self.n1]
+        let w = c.handle(.write(request: 1, WriteCommand(table: "ks.t", update: Self.version("x", ts: 1), level: .quorum), context),
+                         now: .zero, wallMicros: 1)
+        #expect(w == [.reply(request: 1, .failed(.unavailable(level: .quorum, required: 2, alive: 1)))])
+        let r = c.handle(.read(request: 2, ReadCommand(table: "ks.t", key: [1], level: .all), context), now: .zero, wallMicros: 1)
+        #expect(r == [.reply(request: 2, .failed(.unavailable(level: .all, required: 3, alive: 1)))])
+        #expect(c.inFlight == 0)
+    }
+
+    /// Error answers that make the level impossible give Failure at once
+    /// (no wait for the timeout); replicas that answered with an error are
+    /// hinted once every replica has answered, never the coordinator itself.
+    @Test func errorAnswersGiveFailureAndHints() {
+        var c = Coordinator(local: Self.n1)
+        let effects = c.handle(.write(request: 1, WriteCommand(table: "ks.t", update: Self.version("x", ts: 1), level: .quorum),
+                                      Self.context), now: .zero, wallMicros: 1)
+        guard case .mutation(let m)? = Self.sends(effects).first?.1 else { Issue.record("no mutation"); return }
+        #expect(c.handle(.mutationResponse(from: Self.n2, MutationResponse(id: m.id, failure: "disk full")),
+                         now: .zero, wallMicros: 1).isEmpty)
+        let second = c.handle(.mutationResponse(from: Self.n3, MutationResponse(id: m.id, failure: "disk full")),
+                              now: .zero, wallMicros: 1)
+        #expect(second == [.reply(request: 1, .failed(.failure(level: .quorum, received: 0, failures: 2, required: 2,
+                                                                 isWrite: true, reason: "disk full")))])
+        let last = c.handle(.mutationResponse(from: Self.n1, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        let hinted = last.compactMap { if case .storeHint(let target, _, _) = $0 { return target } else { return nil } }
+        #expect(hinted.sorted() == [Self.n2, Self.n3])
+        #expect(c.inFlight == 0)
+
+        // A read whose every replica fails, with no spare left: a read Failure.
+        var context = Self.context
+        context.replicas = [Self.n1, Self.n2]
+        context.alive = [Self.n1, Self.n2]
+        context.strategy = .simple(replicationFactor: 2)
+        var r = Coordinator(local: Self.n1)
+        let sent = Self.sends(r.handle(.read(request: 2, ReadCommand(table: "ks.t", key: [1], level: .one), context),
+                                       now: .zero, wallMicros: 1))
+        guard case .readRequest(let first)? = sent.first?.1 else { Issue.record("no read"); return }
+        let retry = Self.sends(r.handle(.readResponse(from: sent[0].0, ReadResponse(id: first.id, payload: .failed("bad block"))),
+                                        now: .zero, wallMicros: 1))
+        guard case .readRequest(let second)? = retry.first?.1, !second.digestOnly else { Issue.record("no retry: \(retry)"); return }
+        let answer = r.handle(.readResponse(from: retry[0].0, ReadResponse(id: second.id, payload: .failed("bad block"))),
+                              now: .zero, wallMicros: 1)
+        #expect(answer == [.reply(request: 2, .failed(.failure(level: .one, received: 0, failures: 2, required: 1,
+                                                                isWrite: false, reason: "bad block")))])
+    }
+
+    /// A read repair that is never acknowledged ends the read with a Timeout
+    /// and leaves no hint: repairs are not hinted (the next read repairs again).
+    @Test func unacknowledgedReadRepairTimesOutWithoutHints() {
+        var c = Coordinator(local: Self.n1)
+        var options = Coordinator.Options()
+        options.speculativeRetryPercentile = nil
+        c = Coordinator(local: Self.n1, options: options)
+        let sent = Self.sends(c.handle(.read(request: 1, ReadCommand(table: "ks.t", key: [1], level: .quorum), Self.context),
+                                       now: .zero, wallMicros: 1))
+        guard case .readRequest(let data) = sent[0].1, case .readRequest(let digest) = sent[1].1 else { Issue.record("no reads"); return }
+        let new = Self.version("new", ts: 20), old = Self.version("old", ts: 10)
+        _ = c.handle(.readResponse(from: sent[0].0, ReadResponse(id: data.id, payload: .data(new.encoded()))), now: .zero, wallMicros: 1)
+        let full = Self.sends(c.handle(.readResponse(from: sent[1].0, ReadResponse(id: digest.id, payload: .digest(old.digest))),
+                                       now: .zero, wallMicros: 1))
+        guard case .readRequest(let fullRequest)? = full.first?.1 else { Issue.record("no data request"); return }
+        let repair = Self.sends(c.handle(.readResponse(from: sent[1].0, ReadResponse(id: fullRequest.id, payload: .data(old.encoded()))),
+                                         now: .zero, wallMicros: 1))
+        guard case .mutation? = repair.first?.1 else { Issue.record("no repair"); return }
+        let end = c.handle(.timer(.readTimeout(request: 1)), now: Instant.zero + .seconds(5), wallMicros: 1)
+        #expect(end == [.reply(request: 1, .failed(.timeout(level: .quorum, received: 1, required: 2, isWrite: false)))])
+        #expect(c.inFlight == 0)
+    }
 }

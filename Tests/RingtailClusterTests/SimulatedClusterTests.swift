@@ -71,10 +71,12 @@ import Testing
                           at: NodeID("n1"))
         #expect(w == .written)
         #expect(c.node(NodeID("n1"))!.hintStore.pending(for: NodeID("n3")).hints == 1)
-        // ALL fails fast: Unavailable, with the numbers.
+        // ALL fails fast: Unavailable, with the numbers, with no time passing.
+        let before = c.now
         let all = c.execute(.write(WriteCommand(table: "ks.t", update: Self.write("a", 2, "y", ts: 11), level: .all)),
                             at: NodeID("n1"))
         #expect(all == .failed(.unavailable(level: .all, required: 3, alive: 2)))
+        #expect(c.now == before)
         try c.restart(NodeID("n3"))
         c.run(for: .seconds(10))
         #expect(c.node(NodeID("n1"))!.hintStore.pending(for: NodeID("n3")).hints == 0)
@@ -133,6 +135,8 @@ import Testing
         }
         let r = c.execute(.read(ReadCommand(table: "ks.t", key: key, level: .all)), at: NodeID("n2"))
         #expect(Self.value(r) == ["new"])
+        // Read repair mutations are never hinted (the coordinator's store stays empty).
+        #expect(c.node(NodeID("n2"))!.hintStore.statistics.stored == 0)
         for n in c.nodeIDs {
             let p = try c.node(n)!.localPartition(table: "ks.t", key: key)
             #expect(p?.rows.first?.cells.first?.timestamp == 20, "replica \(n) not repaired")

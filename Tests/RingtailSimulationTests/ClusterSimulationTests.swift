@@ -82,6 +82,12 @@ import Testing
         #expect(!two.isStrong(.localQuorum, .localQuorum, sameDatacenter: false))
         #expect(two.isStrong(.eachQuorum, .localQuorum, sameDatacenter: false))
         #expect(two.isStrong(.localOne, .all, sameDatacenter: true))
+        // Intersecting only across datacenters: RF 2 in each, QUORUM is 3 of 4, 3 + 3 > 4.
+        s.replicationFactor = 2
+        let global = try Simulation(s)
+        #expect(global.isStrong(.quorum, .quorum, sameDatacenter: false))
+        #expect(global.isStrong(.one, .all, sameDatacenter: false))
+        #expect(!global.isStrong(.one, .quorum, sameDatacenter: false))
         #expect(!two.isStrong(.one, .one, sameDatacenter: true))
     }
 
