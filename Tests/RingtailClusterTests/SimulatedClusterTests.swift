@@ -153,5 +153,33 @@ import Testing
         #expect(n1.receive(frame: foreign).isEmpty)
         #expect(n1.statistics.framesRejected == 3)
     }
-}
 
+    /// hinted-handoff.md: hints wait while their target is held down, and
+    /// are then delivered within the throttle's byte budget per round, with
+    /// no burst saved up while the target was away.
+    @Test func hintDeliveryWaitsForTheTargetAndIsThrottled() throws {
+        let c = try Self.cluster(configure: { $0.hintThrottleBytesPerSecond = 1000 })
+        let n1 = NodeID("n1"), n3 = NodeID("n3")
+        c.crash(n3)
+        c.run(for: .seconds(30))
+        let value = String(repeating: "v", count: 400)
+        for i in 0..<20 {
+            #expect(c.execute(.write(WriteCommand(table: "ks.t", update: Self.write("k\(i)", 1, value, ts: 10), level: .quorum)),
+                              at: n1) == .written)
+        }
+        #expect(c.node(n1)!.hintStore.pending(for: n3).hints == 20)
+        c.run(for: .seconds(10))
+        #expect(c.node(n1)!.statistics.hintsSent == 0, "hints were sent to a node held down")
+        try c.restart(n3)
+        var sent = 0
+        for _ in 0..<60 where c.node(n1)!.hintStore.pending(for: n3).hints > 0 {
+            c.run(for: .seconds(1))
+            let now = c.node(n1)!.statistics.hintsSent
+            // About 430 bytes a hint, 1000 bytes a round: at most 3 (the last may overshoot).
+            #expect(now - sent <= 3, "\(now - sent) hints in one round")
+            sent = now
+        }
+        #expect(c.node(n1)!.hintStore.pending(for: n3).hints == 0)
+        #expect(c.node(n1)!.hintStore.statistics.delivered == 20)
+    }
+}
