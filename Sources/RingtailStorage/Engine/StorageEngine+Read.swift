@@ -62,7 +62,12 @@ extension StorageEngine {
     public func read(_ table: TableID, key: [UInt8], slice: ClusteringRange = .all, limit: Int = .max,
                      descending: Bool = false) throws(StorageError) -> PartitionResult {
         guard limit >= 0 else { throw StorageError(code: .invalidArgument, message: "limit must not be negative, got \(limit)") }
-        let snap = try snapshot(table)
+        return try read(try snapshot(table), key: key, slice: slice, limit: limit, descending: descending)
+    }
+
+    /// `read` on a snapshot already taken (a scan reads many partitions from one).
+    private func read(_ snap: TableSnapshot, key: [UInt8], slice: ClusteringRange, limit: Int,
+                      descending: Bool) throws(StorageError) -> PartitionResult {
         // One Murmur3 pass serves the bloom probes and the token.
         let hash = BloomFilter.hash(key)
         let token = Murmur3.token(hash: hash)
@@ -199,6 +204,9 @@ extension StorageEngine {
     /// count toward the scan). For streaming and repair; page with `after`.
     public func scan(_ table: TableID, range: TokenRange, after: PartitionPosition? = nil, limit: Int,
                      rowsPerPartition: Int = .max) throws(StorageError) -> (partitions: [PartitionResult], last: PartitionPosition?) {
+        guard rowsPerPartition >= 0 else {
+            throw StorageError(code: .invalidArgument, message: "rowsPerPartition must not be negative, got \(rowsPerPartition)")
+        }
         let snap = try snapshot(table)
         // Non-wrapping pieces of the range, in ring order from its start.
         var pieces: [(lower: Int64, upper: Int64, lowerInclusive: Bool)] = []
@@ -232,9 +240,10 @@ extension StorageEngine {
         }
         var results: [PartitionResult] = []
         for p in positions {
-            let result = try read(table, key: p.key, limit: rowsPerPartition)
+            let result = try read(snap, key: p.key, slice: .all, limit: rowsPerPartition, descending: false)
             if !result.rows.isEmpty { results.append(result) }
         }
+        if !positions.isEmpty { lock.withLock { stats.reads += positions.count } }
         return (results, positions.last)
     }
 }

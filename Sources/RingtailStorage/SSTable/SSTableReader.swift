@@ -69,9 +69,7 @@ final class SSTableReader: @unchecked Sendable {
             guard handle.offset >= 0, handle.length >= SSTableFormat.blockTrailerBytes, handle.offset + handle.length <= metaEnd else {
                 throw .corruption("\(what) handle out of range", path: path, offset: metaEnd)
             }
-            let sealed: [UInt8]
-            do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
-            return try SSTableFormat.open(sealed, path: path, offset: handle.offset)
+            return try Self.readBlock(file, handle, path: path).bytes
         }
         let bloomBytes = try meta(footer.bloom, "bloom filter")
         let statsBytes = try meta(footer.statistics, "statistics")
@@ -138,9 +136,7 @@ final class SSTableReader: @unchecked Sendable {
         let key = BlockCache.Key(reader: id, block: i)
         if let hit = cache?.get(key, prefix: prefix) { return hit }
         let handle = blocks[i]
-        let sealed: [UInt8]
-        do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
-        let (bytes, complete) = try SSTableFormat.open(consume sealed, path: path, offset: handle.offset, prefix: prefix)
+        let (bytes, complete) = try Self.readBlock(file, handle, path: path, prefix: prefix)
         cache?.put(key, bytes, complete: complete)
         return bytes
     }
@@ -151,9 +147,7 @@ final class SSTableReader: @unchecked Sendable {
     private func indexChunk(_ i: Int) throws(StorageError) -> IndexChunk {
         if let loaded = indexChunks.load(i) { return loaded }
         let handle = summaryChunks[i]
-        let sealed: [UInt8]
-        do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
-        let bytes = try SSTableFormat.open(sealed, path: path, offset: handle.offset)
+        let bytes = try Self.readBlock(file, handle, path: path).bytes
         let chunk: IndexChunk
         do throws(DecodeError) {
             chunk = try IndexChunk(bytes: bytes, limits: limits)
@@ -228,10 +222,15 @@ final class SSTableReader: @unchecked Sendable {
         guard crc == footer.fileDigest else {
             throw .corruption("file digest mismatch (stored \(hex32(footer.fileDigest)), computed \(hex32(crc)))", path: path, offset: 0)
         }
-        for i in 0..<blocks.count {
-            let sealed: [UInt8]
-            do { sealed = try file.read(at: blocks[i].offset, count: blocks[i].length) } catch { throw .io(error) }
-            _ = try SSTableFormat.open(sealed, path: path, offset: blocks[i].offset)
-        }
+        for handle in blocks { _ = try Self.readBlock(file, handle, path: path) }
+    }
+
+    /// Reads the sealed block at `handle`, verifies its checksum and opens it
+    /// (decompressing at least `prefix` bytes): the one way blocks come off disk.
+    static func readBlock(_ file: ReadableFile, _ handle: BlockHandle, path: String,
+                          prefix: Int = .max) throws(StorageError) -> (bytes: [UInt8], complete: Bool) {
+        let sealed: [UInt8]
+        do { sealed = try file.read(at: handle.offset, count: handle.length) } catch { throw .io(error) }
+        return try SSTableFormat.open(consume sealed, path: path, offset: handle.offset, prefix: prefix)
     }
 }
