@@ -21,10 +21,10 @@ struct PendingRead: Sendable {
     var spare: [NodeID]
     var phase = Phase.digests
     /// Messages of the current phase: message id per replica, and send times.
-    var messages: [NodeID: UInt64] = [:]
-    var sentAt: [NodeID: Instant] = [:]
-    var answers: [NodeID: Answer] = [:]
-    var failures: [NodeID: String] = [:]
+    var messages = ReplicaMap<UInt64>()
+    var sentAt = ReplicaMap<Instant>()
+    var answers = ReplicaMap<Answer>()
+    var failures = ReplicaMap<String>()
     var speculated = false
     /// Repair phase: the resolved partition, and repairs not yet acknowledged.
     var resolved: PartitionUpdate?
@@ -137,7 +137,7 @@ extension Coordinator {
     }
 
     func canStillSucceed(_ read: PendingRead) -> Bool {
-        let possible = Array(read.answers.keys) + Array(read.messages.keys)
+        let possible = read.answers.keys + read.messages.keys
         let dcs = read.datacenters
         return read.requirement.isSatisfied(by: possible, datacenterOf: { dcs[$0] })
     }
@@ -145,7 +145,7 @@ extension Coordinator {
     /// Moves a read forward once enough answers are in.
     mutating func advance(_ request: UInt64, now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
         guard let satisfied = reads[request].map({ r in
-            r.requirement.isSatisfied(by: Array(r.answers.keys), datacenterOf: { r.datacenters[$0] })
+            r.requirement.isSatisfied(by: r.answers.keys, datacenterOf: { r.datacenters[$0] })
         }), satisfied else { return }
         // Moved out of the table (not copied); every path below puts it back or finishes it.
         var read = reads.removeValue(forKey: request)!

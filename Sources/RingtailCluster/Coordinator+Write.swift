@@ -11,7 +11,7 @@ struct PendingWrite: Sendable {
     var datacenters: [NodeID: String]
     var messageID: UInt64
     /// Sent and not yet answered.
-    var outstanding: Set<NodeID>
+    var outstanding: [NodeID]
     var acknowledged: [NodeID] = []
     var failed: [NodeID] = []
     var lastFailure = ""
@@ -26,11 +26,13 @@ extension Coordinator {
         let messageID = takeMessageID(for: request)
         var pending = PendingWrite(command: command, requirement: requirement, datacenters: context.datacenters,
                                    messageID: messageID, outstanding: [])
+        pending.outstanding.reserveCapacity(context.replicas.count)
+        pending.acknowledged.reserveCapacity(context.replicas.count)
         let message = Message.mutation(MutationMessage(id: messageID, table: command.table,
                                                        update: command.update.encoded()))
         for replica in context.replicas {
             if context.alive.contains(replica) {
-                pending.outstanding.insert(replica)
+                pending.outstanding.append(replica)
                 effects.append(.send(replica, message))
             } else {
                 effects.append(.storeHint(target: replica, table: command.table, update: command.update))
@@ -79,10 +81,11 @@ extension Coordinator {
         // Moved out of the table and back (not copied): a copy would retain
         // every array and set of the write on each response.
         guard var w = writes.removeValue(forKey: request) else { return }
-        guard w.outstanding.remove(source) != nil else {
+        guard let i = w.outstanding.firstIndex(of: source) else {
             writes[request] = w
             return
         }
+        w.outstanding.remove(at: i)
         if let failure = response.failure {
             w.failed.append(source)
             w.lastFailure = failure

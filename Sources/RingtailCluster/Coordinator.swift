@@ -13,14 +13,14 @@ import RingtailWire
 public struct ReplicaContext: Hashable, Sendable {
     /// The natural replicas of the partition's token, in ring order.
     public var replicas: [NodeID]
-    /// Those the local failure detector holds up.
-    public var alive: Set<NodeID>
+    /// Those the local failure detector holds up (a few: searched linearly).
+    public var alive: [NodeID]
     /// Datacenter of every replica.
     public var datacenters: [NodeID: String]
     public var strategy: ReplicationStrategy
     public var localDatacenter: String
 
-    public init(replicas: [NodeID], alive: Set<NodeID>, datacenters: [NodeID: String], strategy: ReplicationStrategy,
+    public init(replicas: [NodeID], alive: [NodeID], datacenters: [NodeID: String], strategy: ReplicationStrategy,
                 localDatacenter: String) {
         self.replicas = replicas
         self.alive = alive
@@ -135,6 +135,7 @@ public struct Coordinator: Sendable {
 
     public mutating func handle(_ input: CoordinatorInput, now: Instant, wallMicros: Int64) -> [CoordinatorEffect] {
         var effects: [CoordinatorEffect] = []
+        effects.reserveCapacity(6) // a message per replica, a timer, a reply: one allocation
         switch input {
         case .write(let request, let command, let context):
             startWrite(request, command, context, now: now, effects: &effects)

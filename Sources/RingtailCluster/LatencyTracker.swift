@@ -39,15 +39,25 @@ public struct LatencyTracker: Sendable {
     /// `replicas` closest first: measured ones by smoothed latency, then
     /// unmeasured ones in their given order. `local` always comes first.
     public func sortedByProximity(_ replicas: [NodeID], local: NodeID) -> [NodeID] {
-        replicas.enumerated().sorted { a, b in
-            if (a.element == local) != (b.element == local) { return a.element == local }
-            switch (averages[a.element], averages[b.element]) {
-            case let (x?, y?) where x != y: return x < y
-            case (.some, nil): return true
-            case (nil, .some): return false
-            default: return a.offset < b.offset
+        // Sort keys computed once (rank: local, measured, unmeasured), so the
+        // comparator neither captures the tracker nor hashes node names.
+        var keyed: [(rank: Int, average: Double, offset: Int, node: NodeID)] = []
+        keyed.reserveCapacity(replicas.count)
+        for (offset, node) in replicas.enumerated() {
+            if node == local {
+                keyed.append((0, 0, offset, node))
+            } else if let average = averages[node] {
+                keyed.append((1, average, offset, node))
+            } else {
+                keyed.append((2, 0, offset, node))
             }
-        }.map(\.element)
+        }
+        keyed.sort { a, b in
+            if a.rank != b.rank { return a.rank < b.rank }
+            if a.average != b.average { return a.average < b.average }
+            return a.offset < b.offset
+        }
+        return keyed.map(\.node)
     }
 
     /// The `percentile` (0–100) of recent latencies; nil with fewer than 20

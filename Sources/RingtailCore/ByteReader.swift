@@ -116,6 +116,22 @@ public struct ByteReader {
         return try readBytes(n)
     }
 
+    /// A varint length (at most `limit`) and that many bytes of UTF-8, read
+    /// in place (no intermediate array); nil if the bytes are not valid UTF-8.
+    @inlinable public mutating func readUTF8(limit: Int) throws(DecodeError) -> String? {
+        let n = try readLength(limit: limit)
+        try need(n)
+        let start = offset
+        offset += n
+        return bytes.withUnsafeBufferPointer {
+            let utf8 = UnsafeBufferPointer(rebasing: $0[start..<start + n])
+            // ASCII (names, nearly always) is valid as it is: skip the
+            // generic validating initializer, which costs ~20x more.
+            if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+            return String(validating: utf8, as: UTF8.self)
+        }
+    }
+
     @inlinable public mutating func skip(_ count: Int) throws(DecodeError) {
         try need(count)
         offset += count

@@ -52,6 +52,16 @@ public struct ByteWriter: Sendable {
         writeVarint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
     }
 
+    /// A string's UTF-8 length as a varint, then its UTF-8 bytes (no
+    /// intermediate array).
+    @inlinable public mutating func writeLengthPrefixed(utf8 s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            writeVarint(utf8.count)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
     /// A varint length followed by the bytes.
     @inlinable public mutating func writeLengthPrefixed(_ v: [UInt8]) {
         writeVarint(v.count)

@@ -219,8 +219,9 @@ public final class ClusterNode: @unchecked Sendable {
         let placement = placements[keyspace.name] ?? ring.placement(for: keyspace.replication)
         let replicas = Array(placement.replicas(for: Murmur3.token(key)))
         let now = clock.now()
-        var alive = Set<NodeID>(minimumCapacity: replicas.count)
-        for r in replicas where r == id || detector.isAlive(r, at: now) { alive.insert(r) }
+        var alive: [NodeID] = []
+        alive.reserveCapacity(replicas.count)
+        for r in replicas where r == id || detector.isAlive(r, at: now) { alive.append(r) }
         // Every node's datacenter (the ring is fixed): shared, not rebuilt per request.
         return ReplicaContext(replicas: replicas, alive: alive, datacenters: datacenters, strategy: keyspace.replication,
                               localDatacenter: configuration.location.datacenter)

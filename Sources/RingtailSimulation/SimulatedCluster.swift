@@ -87,6 +87,9 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Directed links that drop every message (network partitions).
     var blocked = Set<Link>()
     var nextRequest: UInt64 = 1
+    /// options.lossRate, read per message (reading it through `options`
+    /// copied the whole options struct).
+    let lossRate: Double
     /// The id the next `submit` will return.
     public var nextRequestID: UInt64 { nextRequest }
     /// Where each in-flight client request went.
@@ -113,6 +116,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     public init(options: Options) throws(StorageError) {
         precondition(!options.nodes.isEmpty, "a cluster needs nodes")
         self.options = options
+        lossRate = options.lossRate
         entropy = SeededEntropy(seed: options.seed)
         timeline = VirtualTimeline(wallMicrosAtZero: options.wallMicrosAtZero)
         var ring = TokenRing.empty
@@ -143,7 +147,9 @@ public final class SimulatedCluster: @unchecked Sendable {
     public func node(_ id: NodeID) -> ClusterNode? { index[id].flatMap { simNodes[$0].node } }
     public func isRunning(_ id: NodeID) -> Bool { node(id) != nil }
     /// The running nodes, in cluster order.
-    public var runningNodeIDs: [NodeID] { simNodes.compactMap { $0.node == nil ? nil : $0.id } }
+    /// (Kept up to date as nodes stop and start: a workload asks per request.)
+    public private(set) var runningNodeIDs: [NodeID] = []
+    func refreshRunning() { runningNodeIDs = simNodes.compactMap { $0.node == nil ? nil : $0.id } }
 
     func fileSystem(_ i: Int) -> FileSystem {
         if let m = simNodes[i].memory { return m }
@@ -175,6 +181,7 @@ public final class SimulatedCluster: @unchecked Sendable {
         let node = try ClusterNode(configuration: config, ring: ring, schema: schema, fileSystem: fs, clock: s.clock,
                                    generation: s.generation, seed: options.seed &+ UInt64(i) &* 0x9E37_79B9 &+ UInt64(s.generation))
         s.node = node
+        refreshRunning()
         perform(node.start(), from: i)
     }
 
@@ -301,11 +308,11 @@ public final class SimulatedCluster: @unchecked Sendable {
         // The frame's CRC stands in for its bytes in the trace.
         mix(UInt64(i) << 32 | UInt64(t), UInt64(WireCodec.readUInt32(frame, at: 4)))
         if i != t {
-            if blocked.contains(Link(source: i, target: t)) {
+            if !blocked.isEmpty && blocked.contains(Link(source: i, target: t)) {
                 statistics.messagesBlocked += 1
                 return
             }
-            if options.lossRate > 0 && entropy.chance(options.lossRate) {
+            if lossRate > 0 && entropy.chance(lossRate) {
                 statistics.messagesLost += 1
                 return
             }
@@ -315,11 +322,10 @@ public final class SimulatedCluster: @unchecked Sendable {
     }
 
     func mix(_ a: UInt64, _ b: UInt64) {
-        var h = traceHash
-        for v in [a, b] {
-            h = (h ^ v) &* 0x0000_0100_0000_01B3
-            h ^= h >> 29
-        }
+        var h = (traceHash ^ a) &* 0x0000_0100_0000_01B3
+        h ^= h >> 29
+        h = (h ^ b) &* 0x0000_0100_0000_01B3
+        h ^= h >> 29
         traceHash = h
     }
 
@@ -341,6 +347,7 @@ public final class SimulatedCluster: @unchecked Sendable {
         guard let node = simNodes[i].node else { return nil }
         retire(node)
         simNodes[i].node = nil
+        refreshRunning()
         simNodes[i].incarnation += 1
         for (request, coordinator) in pendingRequests.sorted(by: { $0.key < $1.key }) where coordinator == i {
             pendingRequests[request] = nil

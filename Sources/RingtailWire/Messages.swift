@@ -135,3 +135,19 @@ public struct Envelope: Hashable, Sendable {
         self.message = message
     }
 }
+
+extension Message {
+    /// Bytes of the variable-length payload (keys, updates, data): the
+    /// encoder reserves about this much so a frame is written without
+    /// regrowing its buffer. Gossip is small and left to growth.
+    var payloadBytes: Int {
+        switch self {
+        case .mutation(let m): return m.table.utf8.count + m.update.count
+        case .readRequest(let r): return r.table.utf8.count + r.key.count + 2 * 16
+        case .readResponse(let r):
+            if case .data(let bytes?) = r.payload { return bytes.count }
+            return 16
+        case .mutationResponse, .gossipSyn, .gossipAck, .gossipAck2: return 64
+        }
+    }
+}

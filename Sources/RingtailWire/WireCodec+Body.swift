@@ -121,12 +121,11 @@ extension WireCodec {
 
     // MARK: Pieces
 
-    static func writeString(_ s: String, _ w: inout ByteWriter) { w.writeLengthPrefixed(Array(s.utf8)) }
+    static func writeString(_ s: String, _ w: inout ByteWriter) { w.writeLengthPrefixed(utf8: s) }
 
     static func readString(_ r: inout ByteReader, _ limits: Limits) throws -> String {
         let at = r.offset
-        let bytes = try r.readLengthPrefixed(limit: limits.stringBytesMax)
-        guard let s = String(validating: bytes, as: UTF8.self) else {
+        guard let s = try r.readUTF8(limit: limits.stringBytesMax) else {
             throw DecodeError.invalid(offset: at, reason: "string is not valid UTF-8")
         }
         return s

@@ -57,17 +57,19 @@ public enum WireCodec {
 
     /// Encodes one envelope as a complete frame (header and body).
     public static func encode(_ envelope: Envelope) -> [UInt8] {
-        var w = ByteWriter(capacity: 128)
+        var w = ByteWriter(capacity: 64 + envelope.message.payloadBytes)
         w.writeUInt32(0) // length, patched below
         w.writeUInt32(0) // CRC, patched below
         w.writeUInt8(version)
         encodeBody(envelope, into: &w)
-        var bytes = w.bytes
-        let bodyCount = bytes.count - headerBytes
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerBytes...])) }
-        withUnsafeBytes(of: UInt32(bodyCount).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(4..<8, with: $0) }
-        return bytes
+        let bodyCount = w.bytes.count - headerBytes
+        // Patched in place: the writer's buffer is the frame (no copy).
+        w.bytes.withUnsafeMutableBytes { frame in
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[headerBytes...]))
+            frame.storeBytes(of: UInt32(bodyCount).littleEndian, toByteOffset: 0, as: UInt32.self)
+            frame.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+        }
+        return w.bytes
     }
 
     /// Decodes exactly one frame (header and body, nothing after it).
