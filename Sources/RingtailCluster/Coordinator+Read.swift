@@ -29,6 +29,12 @@ struct PendingRead: Sendable {
     /// Repair phase: the resolved partition, and repairs not yet acknowledged.
     var resolved: PartitionUpdate?
     var repairsOutstanding: Set<NodeID> = []
+
+    /// Whether the answers in meet the level.
+    var levelMet: Bool {
+        let dcs = datacenters
+        return requirement.isSatisfied(by: answers.keys, datacenterOf: { dcs[$0] })
+    }
 }
 
 extension Coordinator {
@@ -144,11 +150,9 @@ extension Coordinator {
 
     /// Moves a read forward once enough answers are in.
     mutating func advance(_ request: UInt64, now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
-        guard let satisfied = reads[request].map({ r in
-            r.requirement.isSatisfied(by: r.answers.keys, datacenterOf: { r.datacenters[$0] })
-        }), satisfied else { return }
+        guard let i = reads.index(forKey: request), reads.values[i].levelMet else { return }
         // Moved out of the table (not copied); every path below puts it back or finishes it.
-        var read = reads.removeValue(forKey: request)!
+        var read = reads.remove(at: i).value
         switch read.phase {
         case .digests:
             guard let data = read.answers.values.lazy.compactMap({ a -> PartitionUpdate?? in
@@ -221,7 +225,9 @@ extension Coordinator {
 
     mutating func repairResponse(_ request: UInt64, messageID: UInt64, from source: NodeID, _ response: MutationResponse,
                                  now: Instant, wallMicros: Int64, effects: inout [CoordinatorEffect]) {
-        guard var read = reads[request], read.phase == .repair, read.messages[source] == messageID else { return }
+        guard let i = reads.index(forKey: request), reads.values[i].phase == .repair,
+              reads.values[i].messages[source] == messageID else { return }
+        var read = reads.remove(at: i).value
         read.messages[source] = nil
         owners[messageID] = nil
         // A failed repair is not retried here: the replica stays stale until
@@ -243,9 +249,8 @@ extension Coordinator {
     }
 
     mutating func readTimedOut(_ request: UInt64, effects: inout [CoordinatorEffect]) {
-        guard let read = reads[request] else { return }
+        guard let read = reads.removeValue(forKey: request) else { return }
         for id in read.messages.values { owners[id] = nil }
-        reads[request] = nil
         let dcs = read.datacenters
         let counted = read.requirement.counted(read.answers.keys, datacenterOf: { dcs[$0] })
         // In the repair phase every replica has answered; what is missing is
@@ -259,8 +264,10 @@ extension Coordinator {
     /// The speculative-retry timer: if the level is not met yet, send the
     /// missing request (data if no data has come back) to the next closest replica.
     mutating func speculate(_ request: UInt64, now: Instant, effects: inout [CoordinatorEffect]) {
-        guard var read = reads[request], read.phase == .digests, !read.speculated, !read.messages.isEmpty,
-              let next = read.spare.first else { return }
+        guard let i = reads.index(forKey: request) else { return }
+        guard reads.values[i].phase == .digests, !reads.values[i].speculated, !reads.values[i].messages.isEmpty,
+              let next = reads.values[i].spare.first else { return }
+        var read = reads.remove(at: i).value
         read.speculated = true
         read.spare.removeFirst()
         let dataOutstanding = !hasData(read)

@@ -117,7 +117,7 @@ extension Coordinator {
     }
 
     mutating func writeTimedOut(_ request: UInt64, effects: inout [CoordinatorEffect]) {
-        guard let w = writes[request] else { return }
+        guard let w = writes.removeValue(forKey: request) else { return }
         if !w.replied {
             effects.append(.reply(request: request, .failed(.timeout(
                 level: w.command.level, received: w.requirement.counted(w.acknowledged, datacenterOf: { w.datacenters[$0] }), required: w.requirement.total, isWrite: true))))

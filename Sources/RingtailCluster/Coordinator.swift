@@ -143,14 +143,15 @@ public struct Coordinator: Sendable {
             startRead(request, command, context, now: now, wallMicros: wallMicros, effects: &effects)
         case .mutationResponse(let source, let response):
             guard let request = owners[response.id] else { break } // late answer to a finished request
-            if writes[request] != nil {
+            // index(forKey:), not `[request] != nil`: that copies the pending state out.
+            if writes.index(forKey: request) != nil {
                 writeResponse(request, from: source, response, effects: &effects)
-            } else if reads[request] != nil {
+            } else if reads.index(forKey: request) != nil {
                 repairResponse(request, messageID: response.id, from: source, response, now: now, wallMicros: wallMicros,
                                effects: &effects)
             }
         case .readResponse(let source, let response):
-            guard let request = owners[response.id], reads[request] != nil else { break }
+            guard let request = owners[response.id], reads.index(forKey: request) != nil else { break }
             readResponse(request, messageID: response.id, from: source, response.payload, now: now,
                          wallMicros: wallMicros, effects: &effects)
         case .timer(.writeTimeout(let request)):

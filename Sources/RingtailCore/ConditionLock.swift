@@ -132,7 +132,8 @@ public final class WorkerThread: @unchecked Sendable {
 /// (where `Synchronization.Mutex`'s `sending` rules get in the way).
 public final class Locked<Value>: @unchecked Sendable {
     private let lock = ConditionLock()
-    private var value: Value
+    // Only touched with the lock held: the lock is the exclusivity guarantee.
+    @exclusivity(unchecked) private var value: Value
 
     public init(_ value: Value) { self.value = value }
 

@@ -44,7 +44,7 @@ extension ClusterNode {
     /// Everything this replica holds for a partition (tombstones included),
     /// read directly from its storage: for checkers and operators.
     public func localPartition(table qualifiedName: String, key: [UInt8]) throws(StorageError) -> PartitionUpdate? {
-        guard let (table, _) = engine.table(named: qualifiedName) else {
+        guard let table = tableIDs[qualifiedName] else {
             throw StorageError(code: .unknownTable, message: "no table \(qualifiedName) on \(id)")
         }
         return try engine.readRaw(table, key: key)

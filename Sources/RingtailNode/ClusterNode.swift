@@ -81,16 +81,18 @@ public final class ClusterNode: @unchecked Sendable {
     public let ring: TokenRing
     public let engine: StorageEngine
     public let hintStore: HintStore
-    public internal(set) var statistics = NodeStatistics()
+    // A node is driven by one thread at a time and no access to these spans
+    // a callback, so the hottest skip the runtime exclusivity check.
+    @exclusivity(unchecked) public internal(set) var statistics = NodeStatistics()
     let clock: Clock
-    var placements: [String: ReplicaPlacement] = [:]
+    @exclusivity(unchecked) var placements: [String: ReplicaPlacement] = [:]
     /// The datacenter of every node in the ring.
     let datacenters: [NodeID: String]
     /// Local table ids by qualified name (the engine's lookup copies the definition).
-    var tableIDs: [String: TableID] = [:]
+    @exclusivity(unchecked) var tableIDs: [String: TableID] = [:]
     var gossip: GossipState
-    var detector: PhiAccrualFailureDetector
-    var coordinator: Coordinator
+    @exclusivity(unchecked) var detector: PhiAccrualFailureDetector
+    @exclusivity(unchecked) var coordinator: Coordinator
     var entropy: SeededEntropy
     var deliveries: [NodeID: HintDeliveryInFlight] = [:]
     var hintMessageOwners: [UInt64: NodeID] = [:]

@@ -77,15 +77,19 @@ public final class SimulatedCluster: @unchecked Sendable {
     public let ring: TokenRing
     public let timeline: VirtualTimeline
     public private(set) var schema = ClusterSchema()
-    var queue = EventQueue<Event>()
-    var entropy: SeededEntropy
-    var simNodes: [SimNode] = []
-    var index: [NodeID: Int] = [:]
+    // The event loop's hot state skips the runtime exclusivity check (about
+    // a tenth of the simulator's instructions): one thread drives the loop,
+    // and no access to these spans a callback (replies and scheduled actions
+    // run with none held).
+    @exclusivity(unchecked) var queue = EventQueue<Event>()
+    @exclusivity(unchecked) var entropy: SeededEntropy
+    @exclusivity(unchecked) var simNodes: [SimNode] = []
+    @exclusivity(unchecked) var index: [NodeID: Int] = [:]
     /// The latency model of each directed link, source * nodes + target
     /// (looked up per message; the datacenter-pair lookup hashes strings).
-    var linkModels: [LatencyModel] = []
+    @exclusivity(unchecked) var linkModels: [LatencyModel] = []
     /// Directed links that drop every message (network partitions).
-    var blocked = Set<Link>()
+    @exclusivity(unchecked) var blocked = Set<Link>()
     var nextRequest: UInt64 = 1
     /// options.lossRate, read per message (reading it through `options`
     /// copied the whole options struct).
@@ -93,14 +97,14 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// The id the next `submit` will return.
     public var nextRequestID: UInt64 { nextRequest }
     /// Where each in-flight client request went.
-    var pendingRequests: [UInt64: Int] = [:]
+    @exclusivity(unchecked) var pendingRequests: [UInt64: Int] = [:]
     /// Replies not yet taken by `takeReply`.
-    var replies: [UInt64: ClientResult] = [:]
+    @exclusivity(unchecked) var replies: [UInt64: ClientResult] = [:]
     /// Called for every reply, at the virtual instant it is made.
     public var onReply: ((UInt64, ClientResult) -> Void)?
-    public private(set) var statistics = NetworkStatistics()
+    @exclusivity(unchecked) public private(set) var statistics = NetworkStatistics()
     /// FNV-1a over every event the loop processed: equal for equal seeds.
-    public private(set) var traceHash: UInt64 = 0xcbf2_9ce4_8422_2325
+    @exclusivity(unchecked) public private(set) var traceHash: UInt64 = 0xcbf2_9ce4_8422_2325
 
     struct Link: Hashable { var source: Int; var target: Int }
 

@@ -61,20 +61,22 @@ extension Simulation {
         var issued: [Int: [Int]] = [:]
         for (i, op) in operations.enumerated() where op.kind != .read {
             issued[op.key, default: []].append(i)
-            if op.result == .written { acknowledged[op.key, default: []].append(i) }
+            if op.outcome == .written { acknowledged[op.key, default: []].append(i) }
         }
         var stale = 0, checked = 0
         for index in operations.indices where operations[index].kind == .read {
-            guard case .rows(let rows)? = operations[index].result else { continue }
+            guard case .read(let cellTimestamp)? = operations[index].outcome else { continue }
             let op = operations[index]
             // The newest write acknowledged before the read started.
-            let before = (acknowledged[op.key] ?? []).filter { operations[$0].end! <= op.start }
-            guard let newest = before.max(by: { operations[$0].timestamp < operations[$1].timestamp }) else { continue }
+            var newest: Int?
+            for i in acknowledged[op.key] ?? [] where operations[i].end! <= op.start {
+                if newest.map({ operations[$0].timestamp < operations[i].timestamp }) ?? true { newest = i }
+            }
+            guard let newest else { continue }
             let w = operations[newest]
-            let cell = rows.first?.cells.first { $0.column == Self.column }
             var isStale: Bool
-            if let cell {
-                isStale = cell.timestamp < w.timestamp
+            if let cellTimestamp {
+                isStale = cellTimestamp < w.timestamp
             } else {
                 // Nothing is right only if some delete at least as new was issued.
                 isStale = w.kind == .write && !(issued[op.key] ?? []).contains {
@@ -86,7 +88,7 @@ extension Simulation {
             if isStrong(write: w, read: op) {
                 checked += 1
                 violations.append("(a) read of key \(op.key) at \(op.level) via \(op.coordinator) at \(op.start) returned "
-                                  + "\(cell.map { "a cell written at \($0.timestamp)" } ?? "nothing") after a \(w.kind) at "
+                                  + "\(cellTimestamp.map { "a cell written at \($0)" } ?? "nothing") after a \(w.kind) at "
                                   + "\(w.level) with timestamp \(w.timestamp) was acknowledged at \(w.end!)")
             }
         }
@@ -126,7 +128,7 @@ extension Simulation {
     /// (c) for timeouts and unanswered requests.
     func checkAnswers() {
         for op in operations {
-            guard let result = op.result else {
+            guard let result = op.outcome else {
                 violations.append("(c) \(op.kind) of key \(op.key) via \(op.coordinator) at \(op.start) was never answered")
                 continue
             }
@@ -164,8 +166,8 @@ extension Simulation {
         guard convergence.hintsDropped == 0 else { return } // (b) does not apply: reported, not judged
         let exempt = Set(cluster.retired.flatMap(\.unfinishedWrites))
         var newest: [Int: Operation] = [:]
-        for op in operations where op.kind != .read && op.result == .written {
-            if exempt.contains(op.requestID) { convergence.exempt += 1; continue }
+        for op in operations where op.kind != .read && op.outcome == .written {
+            if !exempt.isEmpty && exempt.contains(op.requestID) { convergence.exempt += 1; continue }
             if newest[op.key].map({ $0.timestamp < op.timestamp }) ?? true { newest[op.key] = op }
         }
         for (key, w) in newest.sorted(by: { $0.key < $1.key }) {
@@ -193,7 +195,7 @@ extension Simulation {
         let b = nodes.first { sameDatacenter ? datacenter(of: $0) == datacenter(of: a) && $0 != a
                                              : datacenter(of: $0) != datacenter(of: a) } ?? a
         var w = Operation(kind: .write, key: 0, level: write, coordinator: a, start: .zero)
-        w.result = .written
+        w.outcome = .written
         let r = Operation(kind: .read, key: 0, level: read, coordinator: b, start: .zero)
         return isStrong(write: w, read: r)
     }

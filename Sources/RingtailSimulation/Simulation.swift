@@ -13,19 +13,27 @@ import RingtailStorage
 import RingtailCluster
 import RingtailNode
 
-/// One client operation of a run and what came of it.
+/// One client operation of a run and what came of it. Kept small and
+/// free of arrays: a run records hundreds of thousands, and the checkers
+/// walk them all.
 struct Operation {
     enum Kind { case write, delete, read }
+    /// What came back: for a read, only what the checkers judge (the
+    /// timestamp of the value cell, nil if the partition had none).
+    enum Outcome: Equatable {
+        case written
+        case read(cellTimestamp: Int64?)
+        case failed(RequestError)
+    }
     var kind: Kind
     var key: Int
     var level: ConsistencyLevel
     var coordinator: NodeID
     var start: Instant
     var end: Instant?
-    var result: ClientResult?
-    /// Writes and deletes: the cell written (timestamp from the coordinator's clock).
+    var outcome: Outcome?
+    /// Writes and deletes: the cell's timestamp (from the coordinator's clock).
     var timestamp: Int64 = 0
-    var value: [UInt8] = []
     var requestID: UInt64 = 0
 }
 
@@ -99,14 +107,29 @@ public final class Simulation {
 
     // MARK: Workload
 
+    /// Open-loop Poisson arrivals. The times are drawn up front (so the
+    /// draws do not interleave with the requests'), but each arrival is
+    /// scheduled by the one before it: the agenda holds one arrival, not
+    /// hundreds of thousands, which keeps every push and pop cheap.
     func scheduleWorkload(from start: Instant) {
         let total = Int(scenario.duration.secondsDouble * Double(scenario.rate))
         let gap = Double(1_000_000_000) / Double(scenario.rate)
+        var arrivals: [Instant] = []
+        arrivals.reserveCapacity(total)
         var t = 0.0
         for _ in 0..<total {
             t += -gap * log(max(1e-12, Double(entropy.next() >> 11) / Double(1 << 53)))
             guard t < Double(scenario.duration.nanosecondsClamped) else { break }
-            cluster.schedule(at: start + .nanoseconds(Int64(t))) { [unowned self] _ in self.issue() }
+            arrivals.append(start + .nanoseconds(Int64(t)))
+        }
+        scheduleArrival(0, of: arrivals)
+    }
+
+    private func scheduleArrival(_ n: Int, of arrivals: [Instant]) {
+        guard n < arrivals.count else { return }
+        cluster.schedule(at: arrivals[n]) { [unowned self] _ in
+            self.issue()
+            self.scheduleArrival(n + 1, of: arrivals)
         }
     }
 
@@ -129,8 +152,7 @@ public final class Simulation {
                 cell = .tombstone(Self.column, timestamp: op.timestamp, deletedAt: 0)
             } else {
                 op.kind = .write
-                op.value = Array("op\(operations.count)".utf8)
-                cell = Cell(column: Self.column, timestamp: op.timestamp, value: op.value)
+                cell = Cell(column: Self.column, timestamp: op.timestamp, value: Array("op\(operations.count)".utf8))
             }
             let update = PartitionUpdate(key: partition, rows: [Row(clustering: [], cells: [cell])])
             command = .write(WriteCommand(table: Self.table, update: update, level: scenario.writeLevel))
@@ -146,7 +168,12 @@ public final class Simulation {
     func replied(_ request: UInt64, _ result: ClientResult) {
         guard let i = requestToOperation.removeValue(forKey: request) else { return }
         operations[i].end = cluster.now
-        operations[i].result = result
+        switch result {
+        case .written: operations[i].outcome = .written
+        case .rows(let rows):
+            operations[i].outcome = .read(cellTimestamp: rows.first?.cells.first { $0.column == Self.column }?.timestamp)
+        case .failed(let error): operations[i].outcome = .failed(error)
+        }
         if case .failed(.unavailable(let level, let required, let alive)) = result {
             checkUnavailable(operations[i], level: level, required: required, alive: alive)
         }
@@ -154,7 +181,7 @@ public final class Simulation {
 
     func lost(_ request: UInt64) {
         guard let i = requestToOperation.removeValue(forKey: request) else { return }
-        operations[i].result = .failed(.coordinatorLost)
+        operations[i].outcome = .failed(.coordinatorLost)
     }
 
     // MARK: Faults

@@ -70,11 +70,11 @@ extension Simulation {
         r.operations = operations.count
         var writes: [Duration] = [], reads: [Duration] = []
         for op in operations {
-            switch op.result {
+            switch op.outcome {
             case .written?:
                 r.writesAcknowledged += 1
                 if let end = op.end { writes.append(end - op.start) }
-            case .rows?:
+            case .read?:
                 r.readsAnswered += 1
                 if let end = op.end { reads.append(end - op.start) }
             case .failed(let e)?:

@@ -35,15 +35,16 @@ final class CommitLog: @unchecked Sendable {
     /// and one of the second (to lead), never all 64 writers at once.
     private let lock = ConditionLock(conditions: 2)
 
-    // Guarded by `lock`.
-    private var pending: [Chunk] = []
+    // Guarded by `lock` (which is why the hottest skip the runtime
+    // exclusivity check).
+    @exclusivity(unchecked) private var pending: [Chunk] = []
     /// An empty array with capacity, swapped with `pending` by the I/O leader.
     private var spareChunks: [Chunk] = []
     private var currentSegment: UInt64
-    private var currentSize: Int
-    private var appended: CommitLogPosition
-    private var written: CommitLogPosition
-    private var synced: CommitLogPosition
+    @exclusivity(unchecked) private var currentSize: Int
+    @exclusivity(unchecked) private var appended: CommitLogPosition
+    @exclusivity(unchecked) private var written: CommitLogPosition
+    @exclusivity(unchecked) private var synced: CommitLogPosition
     private var ioBusy = false
     /// Generation of the last I/O started; the one in flight if `ioBusy`.
     private var generation: UInt64 = 0

@@ -27,15 +27,16 @@ public final class StorageEngine: @unchecked Sendable {
     let lock = ConditionLock()
     /// Serializes manifest changes so the file is written in change order.
     let manifestLock = ConditionLock()
-    // Guarded by `lock`.
+    // Guarded by `lock`. The hottest skip the runtime exclusivity check:
+    // the lock already makes every access exclusive.
     var manifest: Manifest
-    var tables: [TableID: TableState] = [:]
-    var memtableBytes = 0
+    @exclusivity(unchecked) var tables: [TableID: TableState] = [:]
+    @exclusivity(unchecked) var memtableBytes = 0
     var nextMemtableID: UInt64 = 1
     var backgroundFailure: StorageError?
     var closing = false
     var closed = false
-    var stats = EngineStatistics()
+    @exclusivity(unchecked) var stats = EngineStatistics()
     var compactionRequested = true
     private var workers: [WorkerThread] = []
 

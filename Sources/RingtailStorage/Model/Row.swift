@@ -49,6 +49,7 @@ public struct Row: Hashable, Sendable {
             cells = other.cells
             return
         }
+        if reconcileInPlace(other.cells) { return }
         var out: [Cell] = []
         out.reserveCapacity(cells.count + other.cells.count)
         var i = 0, j = 0
@@ -65,6 +66,27 @@ public struct Row: Hashable, Sendable {
         out.append(contentsOf: cells[i...])
         out.append(contentsOf: other.cells[j...])
         cells = out
+    }
+
+    /// An update of columns the row already has (the common overwrite):
+    /// reconciles each in place, with no new array. False, changing
+    /// nothing, if some column of `incoming` is new to the row.
+    private mutating func reconcileInPlace(_ incoming: [Cell]) -> Bool {
+        guard incoming.count <= cells.count else { return false }
+        var positions: [Int] = []
+        var i = 0
+        for cell in incoming {
+            while i < cells.count && compareBytes(cells[i].column, cell.column) < 0 { i += 1 }
+            guard i < cells.count, cells[i].column == cell.column else { return false }
+            if incoming.count == 1 {
+                cells[i] = Cell.reconcile(cells[i], cell)
+                return true
+            }
+            positions.append(i)
+            i += 1
+        }
+        for (cell, at) in zip(incoming, positions) { cells[at] = Cell.reconcile(cells[at], cell) }
+        return true
     }
 
     var memoryBytes: Int {
