@@ -58,7 +58,7 @@ public enum TokenAllocator {
         precondition(chosen.count == count, "ring too crowded to place \(count) tokens")
         // Greedy placement is short-sighted: move each token, in turn, to the
         // best place given all the others, while that lowers the objective.
-        for _ in 0..<BalancedAllocation.refinementPasses {
+        for _ in 0..<(state.tokens.count > 2 * BalancedAllocation.candidateLimit ? 3 : BalancedAllocation.refinementPasses) {
             var moved = false
             for k in chosen.indices {
                 state.recompute()
@@ -104,10 +104,19 @@ struct BalancedAllocation {
     /// The split of a range is kept within these fractions of its width, so
     /// no token lands on top of another.
     static let splitBounds = (lower: 1.0 / 64, upper: 63.0 / 64)
+    /// Rings with more ranges than this score only this many candidate
+    /// ranges per token: the most promising by a cheap estimate (see
+    /// `candidates()`). Scoring one range exactly costs a replica walk per
+    /// range that can reach it, so scoring all of a 1,600-range ring for
+    /// every token made a 100-node start take most of a minute.
+    static let candidateLimit = 192
 
     var tokens: [Int64]
     var owners: [Int32]
     let joining: Int32
+    /// Per node: in the joining node's datacenter (only those replicas can
+    /// lose ownership to it).
+    let sameDatacenter: [Bool]
     var walker: ReplicaWalker
     // Recomputed after every accepted token:
     var replicas: [[Int32]] = []
@@ -127,7 +136,17 @@ struct BalancedAllocation {
         tokens = ring.tokens
         owners = ring.owners
         joining = Int32(ring.nodes.count)
-        walker = ReplicaWalker(strategy: strategy, locations: ring.locations + [location])
+        // Under NetworkTopologyStrategy a new token changes replica sets only
+        // in the joining node's datacenter (elsewhere both halves of a split
+        // range keep the same replicas), so the other datacenters' terms of
+        // the objective are constant: walk for the local datacenter alone,
+        // which is far shorter than finding replicas in every datacenter.
+        let walked: ReplicationStrategy = switch strategy {
+        case .simple: strategy
+        case .networkTopology(let factors): .networkTopology([location.datacenter: factors[location.datacenter] ?? 0])
+        }
+        walker = ReplicaWalker(strategy: walked, locations: ring.locations + [location])
+        sameDatacenter = (ring.locations + [location]).map { $0.datacenter == location.datacenter }
         let n = ring.nodes.count + 1
         effective = [Double](repeating: 0, count: n)
         raw = effective
@@ -137,16 +156,18 @@ struct BalancedAllocation {
 
     mutating func recompute() {
         let count = tokens.count
-        replicas = [[Int32]](repeating: [], count: count)
+        // Reuse the inner arrays (their capacity) from the last pass: this
+        // runs several times per token placed.
+        Self.resize(&replicas, to: count)
+        Self.resize(&covering, to: count)
         widths = [Double](repeating: 0, count: count)
-        covering = [[Int32]](repeating: [], count: count)
         for i in effective.indices { effective[i] = 0; raw[i] = 0 }
         var found: [Int32] = []
         for i in 0..<count {
             let steps = walker.walk(from: i, positionCount: count, into: &found) { owners[$0] }
             let w = TokenRing.width(lower: tokens[i == 0 ? count - 1 : i - 1], upper: tokens[i])
             widths[i] = w
-            replicas[i] = found
+            replicas[i].append(contentsOf: found)
             raw[Int(owners[i])] += w
             for r in found { effective[Int(r)] += w }
             var p = i
@@ -158,6 +179,12 @@ struct BalancedAllocation {
         objective = zip(effective, raw).reduce(0) { $0 + $1.0 * $1.0 + BalancedAllocation.rawWeight * $1.1 * $1.1 }
     }
 
+    private static func resize(_ lists: inout [[Int32]], to count: Int) {
+        if lists.count > count { lists.removeLast(lists.count - count) }
+        for i in lists.indices { lists[i].removeAll(keepingCapacity: true) }
+        while lists.count < count { lists.append([]) }
+    }
+
     /// The best new token, or nil if no range is wide enough to split.
     ///
     /// For a range of width W split at w (the joining node takes the lower
@@ -166,7 +193,7 @@ struct BalancedAllocation {
     mutating func bestToken() -> Int64? {
         var best: (score: Double, token: Int64)? = nil
         var scratchA: [Int32] = [], scratchB: [Int32] = []
-        for p in tokens.indices {
+        for p in candidates() {
             let lower = tokens[p == 0 ? tokens.count - 1 : p - 1], upper = tokens[p]
             let widthBits = UInt64(bitPattern: upper &- lower)  // 0 means the whole ring
             let spanDouble = widthBits == 0 ? 0x1p64 : Double(widthBits)
@@ -183,6 +210,25 @@ struct BalancedAllocation {
             clearDelta()
         }
         return best?.token
+    }
+
+    /// The ranges worth scoring exactly: all of them in a small ring; in a
+    /// large one the `candidateLimit` with the most to give, estimated as
+    /// the range's width times the effective ownership of its replicas in
+    /// the joining node's datacenter (the nodes a split there relieves).
+    /// Ascending, so ties between equal scores resolve as in a full scan.
+    func candidates() -> [Int] {
+        let limit = BalancedAllocation.candidateLimit
+        guard tokens.count > 2 * limit else { return Array(tokens.indices) }
+        var estimates: [(value: Double, range: Int)] = []
+        estimates.reserveCapacity(tokens.count)
+        for p in tokens.indices {
+            var load = 0.0
+            for r in replicas[p] where r != joining && sameDatacenter[Int(r)] { load += effective[Int(r)] }
+            estimates.append((widths[p] * load, p))
+        }
+        estimates.sort { $0.value != $1.value ? $0.value > $1.value : $0.range < $1.range }
+        return estimates.prefix(limit).map(\.range).sorted()
     }
 
     /// The fraction of range p's width the joining node should take: the

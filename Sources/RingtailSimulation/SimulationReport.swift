@@ -25,6 +25,10 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var messages = 0
     public var messagesLost = 0
     public var virtualTime: Duration = .zero
+    /// Tokens in the ring, and the largest over the smallest effective
+    /// ownership of a node within one datacenter (1 is perfectly even).
+    public var ringTokens = 0
+    public var effectiveOwnershipSpread = 1.0
     public var traceHash: UInt64 = 0
     public var violations: [String] = []
 
@@ -45,6 +49,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
             "stale reads: \(staleReads)",
             "hints: \(hintsStored) stored, \(hintsDelivered) delivered, \(hintsDropped) dropped",
             "convergence: \(replicaCopiesChecked) replica copies checked, \(writesExemptFromConvergence) writes exempt (coordinator crashed mid-write)",
+            "ring: \(ringTokens) tokens, effective ownership max/min \(format3(effectiveOwnershipSpread)) (within a datacenter)",
             "messages: \(messages) sent, \(messagesLost) lost; virtual time \(SimulationScenario.format(virtualTime))",
             "trace hash: \(String(traceHash, radix: 16))",
         ]
@@ -96,6 +101,11 @@ extension Simulation {
         r.messages = cluster.statistics.messagesSent
         r.messagesLost = cluster.statistics.messagesLost + cluster.statistics.messagesBlocked
         r.virtualTime = cluster.now - .zero
+        r.ringTokens = cluster.ring.tokens.count
+        let ownership = cluster.ring.ownership(strategy: scenario.strategy)
+        var byDatacenter: [String: [Double]] = [:]
+        for (node, o) in ownership { byDatacenter[datacenter(of: node), default: []].append(o.effective) }
+        r.effectiveOwnershipSpread = byDatacenter.values.map { ($0.max() ?? 1) / max($0.min() ?? 1, 1e-12) }.max() ?? 1
         r.traceHash = cluster.traceHash
         r.violations = violations
         return r
