@@ -67,7 +67,13 @@ public struct PhiAccrualFailureDetector: Sendable {
     /// Suspicion level of `peer` at `now`; 0 for a peer never heard from
     /// (it is unknown, not suspected: see `isAlive`).
     public func phi(of peer: NodeID, at now: Instant) -> Double {
-        guard let w = windows[peer], let last = w.last, !w.intervals.isEmpty else { return 0 }
+        // One hash lookup, and the window read in place (not copied out).
+        guard let i = windows.index(forKey: peer) else { return 0 }
+        return Self.phi(windows.values[i], at: now)
+    }
+
+    private static func phi(_ w: ArrivalWindow, at now: Instant) -> Double {
+        guard let last = w.last, !w.intervals.isEmpty else { return 0 }
         let mean = Double(w.sum) / Double(w.intervals.count)
         let elapsed = Double(max(0, (now - last).nanosecondsClamped))
         return elapsed / mean * 0.4342944819032518 // log10(e)
@@ -75,7 +81,8 @@ public struct PhiAccrualFailureDetector: Sendable {
 
     /// True if `peer` has been heard from and its phi is below the threshold.
     public func isAlive(_ peer: NodeID, at now: Instant) -> Bool {
-        windows[peer]?.last != nil && phi(of: peer, at: now) < threshold
+        guard let i = windows.index(forKey: peer), windows.values[i].last != nil else { return false }
+        return Self.phi(windows.values[i], at: now) < threshold
     }
 
     /// Forgets a peer (removed from the cluster).

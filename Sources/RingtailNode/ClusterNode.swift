@@ -85,7 +85,14 @@ public final class ClusterNode: @unchecked Sendable {
     // a callback, so the hottest skip the runtime exclusivity check.
     @exclusivity(unchecked) public internal(set) var statistics = NodeStatistics()
     let clock: Clock
-    @exclusivity(unchecked) var placements: [String: ReplicaPlacement] = [:]
+    /// What a coordinator needs of each table, by qualified name: one
+    /// lookup per request instead of copying table and keyspace definitions.
+    struct TableRoute {
+        var defaultTTLSeconds: Int32
+        var replication: ReplicationStrategy
+        var placement: ReplicaPlacement
+    }
+    @exclusivity(unchecked) var routes: [String: TableRoute] = [:]
     /// The datacenter of every node in the ring.
     let datacenters: [NodeID: String]
     /// Local table ids by qualified name (the engine's lookup copies the definition).
@@ -143,9 +150,15 @@ public final class ClusterNode: @unchecked Sendable {
         schema = newSchema
         tableIDs = [:]
         for name in newSchema.tables.keys { tableIDs[name] = engine.table(named: name)?.0 }
-        placements = [:]
+        var placements: [String: ReplicaPlacement] = [:]
         for (name, keyspace) in newSchema.keyspaces {
             placements[name] = ring.placement(for: keyspace.replication)
+        }
+        routes = [:]
+        for (name, table) in newSchema.tables {
+            guard let keyspace = newSchema.keyspaces[table.keyspace], let placement = placements[table.keyspace] else { continue }
+            routes[name] = TableRoute(defaultTTLSeconds: table.options.defaultTTLSeconds, replication: keyspace.replication,
+                                      placement: placement)
         }
     }
 
@@ -189,7 +202,7 @@ public final class ClusterNode: @unchecked Sendable {
         statistics.clientRequests += 1
         switch command {
         case .write(var write):
-            guard let table = schema.tables[write.table], let keyspace = schema.keyspaces[table.keyspace] else {
+            guard let route = routes[write.table] else {
                 return [.reply(request: request, .failed(.invalidRequest("unknown table \(write.table)")))]
             }
             do {
@@ -199,33 +212,32 @@ public final class ClusterNode: @unchecked Sendable {
                 return [.reply(request: request, .failed(.invalidRequest(error.description)))]
             }
             // Stamp once here so every replica stores identical cells.
-            write.update.stampLocalTimes(nowMicros: clock.wallMicros(), defaultTTLSeconds: table.options.defaultTTLSeconds)
-            let context = replicaContext(key: write.update.key, keyspace: keyspace)
+            write.update.stampLocalTimes(nowMicros: clock.wallMicros(), defaultTTLSeconds: route.defaultTTLSeconds)
+            let context = replicaContext(key: write.update.key, route: route)
             return perform(coordinator.handle(.write(request: request, write, context), now: clock.now(),
                                               wallMicros: clock.wallMicros()))
         case .read(let read):
-            guard let table = schema.tables[read.table], let keyspace = schema.keyspaces[table.keyspace] else {
+            guard let route = routes[read.table] else {
                 return [.reply(request: request, .failed(.invalidRequest("unknown table \(read.table)")))]
             }
             guard !read.key.isEmpty, read.key.count <= engine.options.limits.partitionKeyBytesMax, read.limit >= 0 else {
                 return [.reply(request: request, .failed(.invalidRequest(
                     "a read needs a partition key of 1 to \(engine.options.limits.partitionKeyBytesMax) bytes and a limit >= 0")))]
             }
-            let context = replicaContext(key: read.key, keyspace: keyspace)
+            let context = replicaContext(key: read.key, route: route)
             return perform(coordinator.handle(.read(request: request, read, context), now: clock.now(),
                                               wallMicros: clock.wallMicros()))
         }
     }
 
-    func replicaContext(key: [UInt8], keyspace: KeyspaceDefinition) -> ReplicaContext {
-        let placement = placements[keyspace.name] ?? ring.placement(for: keyspace.replication)
-        let replicas = Array(placement.replicas(for: Murmur3.token(key)))
+    func replicaContext(key: [UInt8], route: TableRoute) -> ReplicaContext {
+        let replicas = Array(route.placement.replicas(for: Murmur3.token(key)))
         let now = clock.now()
         var alive: [NodeID] = []
         alive.reserveCapacity(replicas.count)
         for r in replicas where r == id || detector.isAlive(r, at: now) { alive.append(r) }
         // Every node's datacenter (the ring is fixed): shared, not rebuilt per request.
-        return ReplicaContext(replicas: replicas, alive: alive, datacenters: datacenters, strategy: keyspace.replication,
+        return ReplicaContext(replicas: replicas, alive: alive, datacenters: datacenters, strategy: route.replication,
                               localDatacenter: configuration.location.datacenter)
     }
 

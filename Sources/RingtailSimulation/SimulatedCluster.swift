@@ -98,8 +98,11 @@ public final class SimulatedCluster: @unchecked Sendable {
     public var nextRequestID: UInt64 { nextRequest }
     /// Where each in-flight client request went.
     @exclusivity(unchecked) var pendingRequests: [UInt64: Int] = [:]
-    /// Replies not yet taken by `takeReply`.
+    /// Replies not yet taken by `takeReply`. With an `onReply` handler,
+    /// which sees every reply, only the one `execute` waits for is kept
+    /// (a long run would otherwise hold every reply it ever made).
     @exclusivity(unchecked) var replies: [UInt64: ClientResult] = [:]
+    var executing: UInt64?
     /// Called for every reply, at the virtual instant it is made.
     public var onReply: ((UInt64, ClientResult) -> Void)?
     @exclusivity(unchecked) public private(set) var statistics = NetworkStatistics()
@@ -236,6 +239,8 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// virtual time passes, which a coordinator's timeouts make impossible
     /// unless it crashes).
     public func execute(_ command: ClientCommand, at coordinator: NodeID, limit: Duration = .seconds(60)) -> ClientResult {
+        executing = nextRequest  // the id submit hands out (it may reply at once)
+        defer { executing = nil }
         let request = submit(command, to: coordinator)
         let deadline = now + limit
         while replies[request] == nil, let next = queue.nextTime, next <= deadline {
@@ -246,7 +251,7 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     func deliverReply(_ request: UInt64, _ result: ClientResult) {
         pendingRequests[request] = nil
-        replies[request] = result
+        if onReply == nil || executing == request { replies[request] = result }
         mix(0x52, UInt64(truncatingIfNeeded: request))
         onReply?(request, result)
     }
@@ -298,15 +303,36 @@ public final class SimulatedCluster: @unchecked Sendable {
             case .send(let target, let frame):
                 send(frame, from: i, to: target)
             case .setTimer(let at, let timer):
-                queue.push(.timer(node: i, incarnation: simNodes[i].incarnation, timer), at: at)
+                queue.push(.timer(node: i, incarnation: simNodes[i].incarnation, timer), at: at,
+                           lane: i * Self.timerLanes + Self.lane(of: timer))
             case .reply(let request, let result):
                 deliverReply(request, result)
             }
         }
     }
 
+    /// Timers of one kind on one node are mostly set a fixed delay ahead,
+    /// so each kind gets its own lane of the agenda (see EventQueue).
+    static let timerLanes = 5
+    static func lane(of timer: NodeTimer) -> Int {
+        switch timer {
+        case .coordinator(.writeTimeout): return 0
+        case .coordinator(.readTimeout): return 1
+        case .coordinator(.speculativeRetry): return 2
+        case .gossip: return 3
+        case .hintDelivery: return 4
+        }
+    }
+
+    /// The index of a node: a scan of a few names beats hashing one.
+    @inline(__always) func indexOf(_ id: NodeID) -> Int? {
+        if simNodes.count > 8 { return index[id] }
+        for k in simNodes.indices where simNodes[k].id == id { return k }
+        return nil
+    }
+
     func send(_ frame: [UInt8], from i: Int, to target: NodeID) {
-        guard let t = index[target] else { return }
+        guard let t = indexOf(target) else { return }
         statistics.messagesSent += 1
         statistics.bytesSent += frame.count
         // The frame's CRC stands in for its bytes in the trace.
