@@ -10,7 +10,9 @@ import RingtailWire
 struct PendingRead: Sendable {
     enum Phase: Sendable { case digests, data, repair }
     enum Answer: Sendable {
-        case data(PartitionUpdate?)
+        /// A replica's data, with its digest when the bytes it came in
+        /// were already canonical (so no re-encoding is needed to compare).
+        case data(PartitionUpdate?, digest: UInt64?)
         case digest(UInt64)
     }
 
@@ -102,13 +104,13 @@ extension Coordinator {
         if let sent = read.sentAt[source] { latencies.record(source, latency: now - sent) }
         switch payload {
         case .data(nil):
-            read.answers[source] = .data(nil)
+            read.answers[source] = .data(nil, digest: nil)
         case .data(let bytes?):
             guard let update = try? PartitionUpdate(decoding: bytes) else {
                 read.failures[source] = "undecodable data from \(source)"
                 break
             }
-            read.answers[source] = .data(update)
+            read.answers[source] = .data(update, digest: PartitionUpdate.digest(ofEncoded: bytes, decoded: update))
         case .digest(let d):
             if read.phase == .data {
                 // A speculative digest that arrives after a mismatch: the
@@ -155,8 +157,8 @@ extension Coordinator {
         var read = reads.remove(at: i).value
         switch read.phase {
         case .digests:
-            guard let data = read.answers.values.lazy.compactMap({ a -> PartitionUpdate?? in
-                if case .data(let u) = a { return .some(u) } else { return nil }
+            guard let (data, dataDigest) = read.answers.values.lazy.compactMap({ a -> (PartitionUpdate?, UInt64?)? in
+                if case .data(let u, let d) = a { return (u, d) } else { return nil }
             }).first else {
                 // Digests are in but the data replica is not: ask the closest digest replica for data.
                 if read.messages.isEmpty, let replica = latencies.sortedByProximity(read.answers.keys.sorted(), local: local).first {
@@ -166,10 +168,10 @@ extension Coordinator {
                 reads[request] = read
                 return
             }
-            let expected = Self.digest(of: data, key: read.command.key)
+            let expected = dataDigest ?? Self.digest(of: data, key: read.command.key)
             let match = read.answers.values.allSatisfy { answer in
                 switch answer {
-                case .data(let u): return u == data || Self.digest(of: u, key: read.command.key) == expected
+                case .data(let u, let d): return u == data || (d ?? Self.digest(of: u, key: read.command.key)) == expected
                 case .digest(let d): return d == expected
                 }
             }
@@ -192,7 +194,7 @@ extension Coordinator {
             var resolved = PartitionUpdate(key: read.command.key)
             var versions: [(NodeID, PartitionUpdate)] = []
             for (replica, answer) in read.answers.sorted(by: { $0.key < $1.key }) {
-                guard case .data(let u) = answer else { // a digest straggler: wait for its data
+                guard case .data(let u, _) = answer else { // a digest straggler: wait for its data
                     reads[request] = read
                     return
                 }

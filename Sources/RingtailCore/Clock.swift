@@ -25,10 +25,10 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 extension Duration {
     /// Whole nanoseconds, clamped to Int64.
     public var nanosecondsClamped: Int64 {
-        let (s, a) = components
-        let (ns, o) = s.multipliedReportingOverflow(by: 1_000_000_000)
-        if o { return s < 0 ? .min : .max }
-        return ns &+ a / 1_000_000_000
+        // From the attoseconds directly: `components` divides a 128-bit
+        // value by 10^18 first, about 4x slower (this runs per message).
+        let ns = attoseconds / 1_000_000_000
+        return ns > Int128(Int64.max) ? .max : ns < Int128(Int64.min) ? .min : Int64(truncatingIfNeeded: ns)
     }
 
     public var microsecondsClamped: Int64 { nanosecondsClamped / 1000 }

@@ -14,6 +14,19 @@ extension PartitionUpdate {
         return bytes.withUnsafeBytes { Murmur3.hash128($0, seed: 0x52_54_44_47).0 }
     }
 
+    /// The digest of `decoded`, read from `bytes` (its encoding) without
+    /// re-encoding when that encoding is the canonical one `digest` hashes
+    /// (range tombstones in bound order, as a replica sends them); nil if not.
+    public static func digest(ofEncoded bytes: [UInt8], decoded: PartitionUpdate) -> UInt64? {
+        let rts = decoded.rangeTombstones
+        if rts.count > 1 {
+            for i in 1..<rts.count where compareBytes(PartitionCodec.boundKey(rts[i - 1]), PartitionCodec.boundKey(rts[i])) > 0 {
+                return nil
+            }
+        }
+        return bytes.withUnsafeBytes { Murmur3.hash128($0, seed: 0x52_54_44_47).0 }
+    }
+
     /// What `replica` lacks compared with `self` (the resolved version of the
     /// same partition): nil if nothing. Merging the result into `replica`
     /// gives `self` whenever `self` is the merge of `replica` with others.
