@@ -131,6 +131,7 @@ struct BalancedAllocation {
     var delta: [Double]
     var touchedMark: [Bool]
     var touched: [Int32] = []
+    var walkScratch: [Int32] = []
 
     init(ring: TokenRing, joining location: NodeLocation, strategy: ReplicationStrategy) {
         tokens = ring.tokens
@@ -262,7 +263,10 @@ struct BalancedAllocation {
         let count = tokens.count + 1
         let owners = self.owners, joining = self.joining
         let virtualOwner: (Int) -> Int32 = { v in v < p ? owners[v] : (v == p ? joining : owners[v - 1]) }
+        // The walk buffer is kept between calls (this runs once per candidate range).
         var found: [Int32] = []
+        swap(&found, &walkScratch)
+        defer { swap(&found, &walkScratch) }
         for i32 in covering[p] where Int(i32) != p {
             let i = Int(i32)
             _ = walker.walk(from: i < p ? i : i + 1, positionCount: count, into: &found, ownerAt: virtualOwner)

@@ -51,6 +51,30 @@ import Testing
         }
     }
 
+    /// With a reply handler every reply goes to it and none is kept (a long
+    /// run would hold them all); `execute` still gets its own, including one
+    /// given at once (Unavailable, before any message).
+    @Test func repliesGoToTheHandlerAndExecuteStillWorks() throws {
+        let c = try Self.cluster()
+        var seen: [UInt64: ClientResult] = [:]
+        c.onReply = { seen[$0] = $1 }
+        let id = c.submit(.write(WriteCommand(table: "ks.t", update: Self.write("a", 1, "x", ts: 10), level: .quorum)),
+                          to: NodeID("n1"))
+        c.run(for: .seconds(1))
+        #expect(seen[id] == .written)
+        #expect(c.takeReply(id) == nil)
+        let r = c.execute(.read(ReadCommand(table: "ks.t", key: KeyCodec.encodeKey([.text("a")]), level: .quorum)),
+                          at: NodeID("n2"))
+        #expect(Self.value(r) == ["x"])
+        c.crash(NodeID("n2"))
+        c.crash(NodeID("n3"))
+        c.run(for: .seconds(30)) // n1's detector convicts both
+        let unavailable = c.execute(.read(ReadCommand(table: "ks.t", key: KeyCodec.encodeKey([.text("a")]), level: .all)),
+                                    at: NodeID("n1"))
+        guard case .failed(.unavailable) = unavailable else { Issue.record("got \(unavailable)"); return }
+        #expect(seen.count == 3)
+    }
+
     @Test func unknownTableAndBadLevelsAreInvalidRequests() throws {
         let c = try Self.cluster()
         let r = c.execute(.write(WriteCommand(table: "ks.nope", update: Self.write("a", 1, "x", ts: 1), level: .one)),

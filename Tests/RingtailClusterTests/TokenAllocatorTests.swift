@@ -87,4 +87,34 @@ let rackAware3 = ReplicationStrategy.networkTopology(["dc1": 3])
             }
         }
     }
+
+    /// Rings over 384 ranges score only the most promising candidates (and
+    /// NetworkTopologyStrategy walks only the joining datacenter): the
+    /// pruned allocator must still keep ownership even. 32 nodes in one
+    /// datacenter (512 tokens), and 27 in three (432 tokens; three racks of
+    /// three per datacenter, since uneven racks make uneven ownership under
+    /// rack-aware placement whatever the tokens).
+    @Test func largeRingsStayBalanced() {
+        let one = grownRing(nodeCount: 32, racks: 3, allocation: .balanced, strategy: simple3, seed: 4)
+        let random = grownRing(nodeCount: 32, racks: 3, allocation: .random, strategy: simple3, seed: 4)
+        let oneSpread = spread(one.ownership(strategy: simple3)).effective
+        #expect(oneSpread <= 1.25, "max/min effective \(oneSpread)")
+        #expect(oneSpread < spread(random.ownership(strategy: simple3)).effective)
+
+        let nts = ReplicationStrategy.networkTopology(["dc1": 3, "dc2": 3, "dc3": 3])
+        var entropy = SeededEntropy(seed: 4)
+        var ring = TokenRing.empty
+        for i in 0..<27 {
+            let location = NodeLocation(datacenter: "dc\(i % 3 + 1)", rack: "r\(i / 3 % 3)")
+            let tokens = TokenAllocator.balanced(for: nodeName(i), location: location, count: 16, ring: ring,
+                                                 strategy: nts, entropy: &entropy)
+            ring = ring.adding(nodeName(i), location: location, tokens: tokens)
+        }
+        let ownership = ring.ownership(strategy: nts)
+        for dc in 1...3 {
+            let effective = ownership.filter { ring.location(of: $0.key)?.datacenter == "dc\(dc)" }.values.map(\.effective)
+            let dcSpread = effective.max()! / effective.min()!
+            #expect(dcSpread <= 1.25, "dc\(dc): max/min effective \(dcSpread)")
+        }
+    }
 }
