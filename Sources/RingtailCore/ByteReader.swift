@@ -117,19 +117,22 @@ public struct ByteReader {
     }
 
     /// A varint length (at most `limit`) and that many bytes of UTF-8, read
-    /// in place (no intermediate array); nil if the bytes are not valid UTF-8.
-    @inlinable public mutating func readUTF8(limit: Int) throws(DecodeError) -> String? {
+    /// in place (no intermediate array); `.invalid` if they are not UTF-8.
+    @inlinable public mutating func readString(limit: Int) throws(DecodeError) -> String {
+        let at = offset
         let n = try readLength(limit: limit)
         try need(n)
         let start = offset
         offset += n
-        return bytes.withUnsafeBufferPointer {
+        let s: String? = bytes.withUnsafeBufferPointer {
             let utf8 = UnsafeBufferPointer(rebasing: $0[start..<start + n])
             // ASCII (names, nearly always) is valid as it is: skip the
             // generic validating initializer, which costs ~20x more.
             if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
             return String(validating: utf8, as: UTF8.self)
         }
+        guard let s else { throw .invalid(offset: at, reason: "string is not valid UTF-8") }
+        return s
     }
 
     @inlinable public mutating func skip(_ count: Int) throws(DecodeError) {

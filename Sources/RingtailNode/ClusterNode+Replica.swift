@@ -6,8 +6,13 @@ import RingtailWire
 import RingtailCluster
 
 extension ClusterNode {
+    /// The local id of a table, read in place from its route (not copied out).
+    func tableID(_ qualifiedName: String) -> TableID? {
+        routes.index(forKey: qualifiedName).map { routes.values[$0].id }
+    }
+
     func applyReplicaMutation(_ m: MutationMessage) -> MutationResponse {
-        guard let table = tableIDs[m.table] else {
+        guard let table = tableID(m.table) else {
             statistics.mutationsFailed += 1
             return MutationResponse(id: m.id, failure: "unknown table \(m.table) on \(id)")
         }
@@ -24,7 +29,7 @@ extension ClusterNode {
     }
 
     func serveRead(_ r: ReadRequest) -> ReadResponse {
-        guard let table = tableIDs[r.table] else {
+        guard let table = tableID(r.table) else {
             return ReadResponse(id: r.id, payload: .failed("unknown table \(r.table) on \(id)"))
         }
         let slice = ClusteringRange(wireLower: r.lower, upper: r.upper)
@@ -44,7 +49,7 @@ extension ClusterNode {
     /// Everything this replica holds for a partition (tombstones included),
     /// read directly from its storage: for checkers and operators.
     public func localPartition(table qualifiedName: String, key: [UInt8]) throws(StorageError) -> PartitionUpdate? {
-        guard let table = tableIDs[qualifiedName] else {
+        guard let table = tableID(qualifiedName) else {
             throw StorageError(code: .unknownTable, message: "no table \(qualifiedName) on \(id)")
         }
         return try engine.readRaw(table, key: key)

@@ -85,9 +85,12 @@ public final class ClusterNode: @unchecked Sendable {
     // a callback, so the hottest skip the runtime exclusivity check.
     @exclusivity(unchecked) public internal(set) var statistics = NodeStatistics()
     let clock: Clock
-    /// What a coordinator needs of each table, by qualified name: one
-    /// lookup per request instead of copying table and keyspace definitions.
+    /// What a coordinator and a replica need of each table, by qualified
+    /// name: one lookup per request or message instead of copying table and
+    /// keyspace definitions (the engine's lookup by name copies them).
     struct TableRoute {
+        /// The local table.
+        var id: TableID
         var defaultTTLSeconds: Int32
         var replication: ReplicationStrategy
         var placement: ReplicaPlacement
@@ -95,8 +98,6 @@ public final class ClusterNode: @unchecked Sendable {
     @exclusivity(unchecked) var routes: [String: TableRoute] = [:]
     /// The datacenter of every node in the ring.
     let datacenters: [NodeID: String]
-    /// Local table ids by qualified name (the engine's lookup copies the definition).
-    @exclusivity(unchecked) var tableIDs: [String: TableID] = [:]
     var gossip: GossipState
     @exclusivity(unchecked) var detector: PhiAccrualFailureDetector
     @exclusivity(unchecked) var coordinator: Coordinator
@@ -148,17 +149,16 @@ public final class ClusterNode: @unchecked Sendable {
             _ = try engine.createTable(table)
         }
         schema = newSchema
-        tableIDs = [:]
-        for name in newSchema.tables.keys { tableIDs[name] = engine.table(named: name)?.0 }
         var placements: [String: ReplicaPlacement] = [:]
         for (name, keyspace) in newSchema.keyspaces {
             placements[name] = ring.placement(for: keyspace.replication)
         }
         routes = [:]
         for (name, table) in newSchema.tables {
-            guard let keyspace = newSchema.keyspaces[table.keyspace], let placement = placements[table.keyspace] else { continue }
-            routes[name] = TableRoute(defaultTTLSeconds: table.options.defaultTTLSeconds, replication: keyspace.replication,
-                                      placement: placement)
+            guard let id = engine.table(named: name)?.0, let keyspace = newSchema.keyspaces[table.keyspace],
+                  let placement = placements[table.keyspace] else { continue }
+            routes[name] = TableRoute(id: id, defaultTTLSeconds: table.options.defaultTTLSeconds,
+                                      replication: keyspace.replication, placement: placement)
         }
     }
 

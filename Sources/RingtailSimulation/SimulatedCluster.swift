@@ -91,9 +91,6 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Directed links that drop every message (network partitions).
     @exclusivity(unchecked) var blocked = Set<Link>()
     var nextRequest: UInt64 = 1
-    /// options.lossRate, read per message (reading it through `options`
-    /// copied the whole options struct).
-    let lossRate: Double
     /// The id the next `submit` will return.
     public var nextRequestID: UInt64 { nextRequest }
     /// Where each in-flight client request went.
@@ -123,7 +120,6 @@ public final class SimulatedCluster: @unchecked Sendable {
     public init(options: Options) throws(StorageError) {
         precondition(!options.nodes.isEmpty, "a cluster needs nodes")
         self.options = options
-        lossRate = options.lossRate
         entropy = SeededEntropy(seed: options.seed)
         timeline = VirtualTimeline(wallMicrosAtZero: options.wallMicrosAtZero)
         var ring = TokenRing.empty
@@ -149,9 +145,9 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     public var now: Instant { timeline.now }
     public var nodeIDs: [NodeID] { simNodes.map(\.id) }
-    public func location(of node: NodeID) -> NodeLocation? { index[node].map { simNodes[$0].location } }
+    public func location(of node: NodeID) -> NodeLocation? { indexOf(node).map { simNodes[$0].location } }
     /// The running node, or nil while it is down.
-    public func node(_ id: NodeID) -> ClusterNode? { index[id].flatMap { simNodes[$0].node } }
+    public func node(_ id: NodeID) -> ClusterNode? { indexOf(id).flatMap { simNodes[$0].node } }
     public func isRunning(_ id: NodeID) -> Bool { node(id) != nil }
     /// The running nodes, in cluster order.
     /// (Kept up to date as nodes stop and start: a workload asks per request.)
@@ -223,7 +219,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     public func submit(_ command: ClientCommand, to coordinator: NodeID) -> UInt64 {
         let request = nextRequest
         nextRequest += 1
-        guard let i = index[coordinator], let node = simNodes[i].node else {
+        guard let i = indexOf(coordinator), let node = simNodes[i].node else {
             deliverReply(request, .failed(.coordinatorLost))
             return request
         }
@@ -342,7 +338,7 @@ public final class SimulatedCluster: @unchecked Sendable {
                 statistics.messagesBlocked += 1
                 return
             }
-            if lossRate > 0 && entropy.chance(lossRate) {
+            if options.lossRate > 0 && entropy.chance(options.lossRate) {
                 statistics.messagesLost += 1
                 return
             }
@@ -364,7 +360,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Kills `node` at once: its memory and (on the in-memory file system)
     /// every unsynced byte are lost; requests it coordinated never answer.
     public func crash(_ id: NodeID) {
-        guard let i = index[id], let node = takeDown(i) else { return }
+        guard let i = indexOf(id), let node = takeDown(i) else { return }
         simNodes[i].memory?.crash(afterOperations: 0)
         node.kill()
         mix(0x43, UInt64(i))
@@ -402,7 +398,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// the in-memory file system, the commit log is replayed, gossip starts
     /// with a new generation.
     public func restart(_ id: NodeID) throws(StorageError) {
-        guard let i = index[id], simNodes[i].node == nil else { return }
+        guard let i = indexOf(id), simNodes[i].node == nil else { return }
         if let m = simNodes[i].memory {
             var tear = SeededEntropy(seed: entropy.next())
             m.recoverFromCrash(entropy: &tear)
@@ -413,7 +409,7 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     /// Stops a node cleanly: flushes nothing, but syncs and closes storage.
     public func stop(_ id: NodeID) throws(StorageError) {
-        guard let i = index[id], let node = takeDown(i) else { return }
+        guard let i = indexOf(id), let node = takeDown(i) else { return }
         try node.close()
     }
 
@@ -424,7 +420,7 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     /// Drops every message from `source` to `target` (one way).
     public func block(from source: NodeID, to target: NodeID) {
-        guard let s = index[source], let t = index[target], s != t else { return }
+        guard let s = indexOf(source), let t = indexOf(target), s != t else { return }
         blocked.insert(Link(source: s, target: t))
         mix(0x42, UInt64(s) << 32 | UInt64(t))
     }
@@ -437,7 +433,7 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     /// Whether messages from `source` reach `target` now.
     public func isLinked(_ source: NodeID, _ target: NodeID) -> Bool {
-        guard let s = index[source], let t = index[target] else { return false }
+        guard let s = indexOf(source), let t = indexOf(target) else { return false }
         return !blocked.contains(Link(source: s, target: t))
     }
 

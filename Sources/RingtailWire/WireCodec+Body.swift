@@ -124,11 +124,7 @@ extension WireCodec {
     static func writeString(_ s: String, _ w: inout ByteWriter) { w.writeLengthPrefixed(utf8: s) }
 
     static func readString(_ r: inout ByteReader, _ limits: Limits) throws -> String {
-        let at = r.offset
-        guard let s = try r.readUTF8(limit: limits.stringBytesMax) else {
-            throw DecodeError.invalid(offset: at, reason: "string is not valid UTF-8")
-        }
-        return s
+        try r.readString(limit: limits.stringBytesMax)
     }
 
     static func readFlag(_ r: inout ByteReader, _ what: String) throws -> Bool {

@@ -29,6 +29,20 @@ struct EngineOptionGroup: ParsableArguments {
     func open() throws -> StorageEngine {
         try StorageEngine(directory: data, fileSystem: PosixFileSystem(), clock: SystemClock(), options: try engineOptions())
     }
+
+    /// Opens the engine, runs `body`, and closes it. A failed close (its
+    /// final commit log sync) is an error like any other, so a command
+    /// reports success only once its writes are durable.
+    func withEngine<T>(_ body: (StorageEngine) throws -> T) throws -> T {
+        let e = try open()
+        let result: T
+        do { result = try body(e) } catch {
+            try? e.close()
+            throw error
+        }
+        try e.close()
+        return result
+    }
 }
 
 struct LocalCommand: ParsableCommand {
@@ -136,11 +150,10 @@ extension LocalCommand {
             }
             options.defaultTTLSeconds = ttl
             options.gcGraceSeconds = gcGrace
-            let e = try engine.open()
-            defer { try? e.close() }
-            let id = try e.createTable(TableDefinition(keyspace: parts[0], name: parts[1], partitionKey: try Values.columns(partitionKey),
-                                                       clusteringKey: try Values.columns(clustering), columns: try Values.columns(column),
-                                                       options: options))
+            let definition = TableDefinition(keyspace: parts[0], name: parts[1], partitionKey: try Values.columns(partitionKey),
+                                             clusteringKey: try Values.columns(clustering), columns: try Values.columns(column),
+                                             options: options)
+            let id = try engine.withEngine { try $0.createTable(definition) }
             print("created \(name) (\(id))")
         }
     }
@@ -150,11 +163,11 @@ extension LocalCommand {
         @ParentCommand var local: LocalCommand
         var engine: EngineOptionGroup { local.engine }
         func run() throws {
-            let e = try engine.open()
-            defer { try? e.close() }
-            for (id, d) in e.tableDefinitions {
-                let cols = { (c: [ColumnDefinition]) in c.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",") }
-                print("\(d.qualifiedName) (\(id)) partition key [\(cols(d.partitionKey))] clustering [\(cols(d.clusteringKey))] \(d.options.clusteringOrder.rawValue) columns [\(cols(d.columns))]")
+            try engine.withEngine { e in
+                for (id, d) in e.tableDefinitions {
+                    let cols = { (c: [ColumnDefinition]) in c.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",") }
+                    print("\(d.qualifiedName) (\(id)) partition key [\(cols(d.partitionKey))] clustering [\(cols(d.clusteringKey))] \(d.options.clusteringOrder.rawValue) columns [\(cols(d.columns))]")
+                }
             }
         }
     }
@@ -171,22 +184,22 @@ extension LocalCommand {
         @Option(help: "Write timestamp in microseconds (default: now).") var timestamp: Int64?
 
         func run() throws {
-            let e = try engine.open()
-            defer { try? e.close() }
-            let (id, d) = try resolve(e, table)
-            let now = SystemClock().wallMicros()
-            let types = Dictionary(d.columns.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-            let ts = timestamp ?? now
-            let kind: Cell.Kind = ttl.map { .expiring(ttlSeconds: $0, expiresAt: 0) } ?? .live
-            var cells = [Cell(column: [], timestamp: ts, kind: kind, value: [])] // row marker
-            for assignment in set {
-                guard let eq = assignment.firstIndex(of: "=") else { throw ValidationError("--set takes column=value, got '\(assignment)'") }
-                let name = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
-                let value = KeyCodec.encodeValue(try Values.parse(text, as: types[name] ?? .text, nowMicros: now))
-                cells.append(Cell(column: Array(name.utf8), timestamp: ts, kind: kind, value: value))
+            try engine.withEngine { e in
+                let (id, d) = try resolve(e, table)
+                let now = SystemClock().wallMicros()
+                let types = Dictionary(d.columns.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+                let ts = timestamp ?? now
+                let kind: Cell.Kind = ttl.map { .expiring(ttlSeconds: $0, expiresAt: 0) } ?? .live
+                var cells = [Cell(column: [], timestamp: ts, kind: kind, value: [])] // row marker
+                for assignment in set {
+                    guard let eq = assignment.firstIndex(of: "=") else { throw ValidationError("--set takes column=value, got '\(assignment)'") }
+                    let name = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
+                    let value = KeyCodec.encodeValue(try Values.parse(text, as: types[name] ?? .text, nowMicros: now))
+                    cells.append(Cell(column: Array(name.utf8), timestamp: ts, kind: kind, value: value))
+                }
+                let row = Row(clustering: try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now), cells: cells)
+                try e.apply(Mutation(table: id, update: PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now), rows: [row])))
             }
-            let row = Row(clustering: try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now), cells: cells)
-            try e.apply(Mutation(table: id, update: PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now), rows: [row])))
             print("ok")
         }
     }
@@ -201,14 +214,14 @@ extension LocalCommand {
         @Flag var json = false
 
         func run() throws {
-            let e = try engine.open()
-            defer { try? e.close() }
-            let (id, d) = try resolve(e, table)
-            let now = SystemClock().wallMicros()
-            let slice = clustering.isEmpty ? ClusteringRange.all : .single(try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now))
-            let result = try e.read(id, key: try parseKey(key, d.partitionKey, what: "--key", now: now), slice: slice)
-            printRows(result.rows, d, json: json)
-            if result.rows.isEmpty && !json { print("(no rows)") }
+            try engine.withEngine { e in
+                let (id, d) = try resolve(e, table)
+                let now = SystemClock().wallMicros()
+                let slice = clustering.isEmpty ? ClusteringRange.all : .single(try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now))
+                let result = try e.read(id, key: try parseKey(key, d.partitionKey, what: "--key", now: now), slice: slice)
+                printRows(result.rows, d, json: json)
+                if result.rows.isEmpty && !json { print("(no rows)") }
+            }
         }
     }
 
@@ -225,16 +238,16 @@ extension LocalCommand {
         @Flag var json = false
 
         func run() throws {
-            let e = try engine.open()
-            defer { try? e.close() }
-            let (id, d) = try resolve(e, table)
-            let now = SystemClock().wallMicros()
-            let slice = ClusteringRange(lower: try clusteringBound(from, d, now: now, inclusive: true),
-                                        upper: try clusteringBound(to, d, now: now, inclusive: false))
-            let result = try e.read(id, key: try parseKey(key, d.partitionKey, what: "--key", now: now), slice: slice,
-                                    limit: limit, descending: desc)
-            printRows(result.rows, d, json: json)
-            if !json { print("(\(result.rows.count) rows)") }
+            try engine.withEngine { e in
+                let (id, d) = try resolve(e, table)
+                let now = SystemClock().wallMicros()
+                let slice = ClusteringRange(lower: try clusteringBound(from, d, now: now, inclusive: true),
+                                            upper: try clusteringBound(to, d, now: now, inclusive: false))
+                let result = try e.read(id, key: try parseKey(key, d.partitionKey, what: "--key", now: now), slice: slice,
+                                        limit: limit, descending: desc)
+                printRows(result.rows, d, json: json)
+                if !json { print("(\(result.rows.count) rows)") }
+            }
         }
     }
 
@@ -251,27 +264,27 @@ extension LocalCommand {
         @Option var to: String?
 
         func run() throws {
-            let e = try engine.open()
-            defer { try? e.close() }
-            let (id, d) = try resolve(e, table)
-            let now = SystemClock().wallMicros()
-            let deletion = DeletionTime(markedAt: now, localDeletionTime: now)
-            var update = PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now))
-            if from != nil || to != nil {
-                update.rangeTombstones = [RangeTombstone(range: ClusteringRange(
-                    lower: try clusteringBound(from, d, now: now, inclusive: true),
-                    upper: try clusteringBound(to, d, now: now, inclusive: false)), deletion: deletion)]
-            } else if !clustering.isEmpty || d.clusteringKey.isEmpty && column != nil {
-                let ck = try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now)
-                if let column {
-                    update.rows = [Row(clustering: ck, cells: [.tombstone(Array(column.utf8), timestamp: now, deletedAt: now)])]
+            try engine.withEngine { e in
+                let (id, d) = try resolve(e, table)
+                let now = SystemClock().wallMicros()
+                let deletion = DeletionTime(markedAt: now, localDeletionTime: now)
+                var update = PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now))
+                if from != nil || to != nil {
+                    update.rangeTombstones = [RangeTombstone(range: ClusteringRange(
+                        lower: try clusteringBound(from, d, now: now, inclusive: true),
+                        upper: try clusteringBound(to, d, now: now, inclusive: false)), deletion: deletion)]
+                } else if !clustering.isEmpty || d.clusteringKey.isEmpty && column != nil {
+                    let ck = try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now)
+                    if let column {
+                        update.rows = [Row(clustering: ck, cells: [.tombstone(Array(column.utf8), timestamp: now, deletedAt: now)])]
+                    } else {
+                        update.rows = [Row(clustering: ck, deletion: deletion, cells: [])]
+                    }
                 } else {
-                    update.rows = [Row(clustering: ck, deletion: deletion, cells: [])]
+                    update.deletion = deletion
                 }
-            } else {
-                update.deletion = deletion
+                try e.apply(Mutation(table: id, update: update))
             }
-            try e.apply(Mutation(table: id, update: update))
             print("ok")
         }
     }
@@ -281,9 +294,7 @@ extension LocalCommand {
         @ParentCommand var local: LocalCommand
         var engine: EngineOptionGroup { local.engine }
         func run() throws {
-            let e = try engine.open()
-            try e.flush()
-            try e.close()
+            try engine.withEngine { try $0.flush() }
             print("flushed")
         }
     }
@@ -294,11 +305,11 @@ extension LocalCommand {
         var engine: EngineOptionGroup { local.engine }
         @Flag var major = false
         func run() throws {
-            let e = try engine.open()
-            try e.flush()
-            try e.compact(major: major)
-            let s = e.statistics
-            try e.close()
+            let s = try engine.withEngine { e in
+                try e.flush()
+                try e.compact(major: major)
+                return e.statistics
+            }
             print("compactions \(s.compactions), expired sstables dropped \(s.expiredSSTablesDropped), tombstones purged \(s.tombstonesPurged), live sstables \(s.liveSSTables)")
         }
     }
@@ -308,14 +319,14 @@ extension LocalCommand {
         @ParentCommand var local: LocalCommand
         var engine: EngineOptionGroup { local.engine }
         func run() throws {
-            let e = try engine.open()
-            defer { try? e.close() }
-            print(e.statistics)
-            for (id, d) in e.tableDefinitions {
-                let files = e.sstables(of: id)
-                print("\(d.qualifiedName): \(files.count) sstables, \(files.reduce(0) { $0 + $1.statistics.partitionCount }) partitions, \(files.reduce(0) { $0 + $1.statistics.rowCount }) rows")
-                for f in files {
-                    print("  g\(f.generation) \(f.path) level \(f.statistics.compactionLevel) partitions \(f.statistics.partitionCount) rows \(f.statistics.rowCount) tombstones \(f.statistics.tombstoneCount)")
+            try engine.withEngine { e in
+                print(e.statistics)
+                for (id, d) in e.tableDefinitions {
+                    let files = e.sstables(of: id)
+                    print("\(d.qualifiedName): \(files.count) sstables, \(files.reduce(0) { $0 + $1.statistics.partitionCount }) partitions, \(files.reduce(0) { $0 + $1.statistics.rowCount }) rows")
+                    for f in files {
+                        print("  g\(f.generation) \(f.path) level \(f.statistics.compactionLevel) partitions \(f.statistics.partitionCount) rows \(f.statistics.rowCount) tombstones \(f.statistics.tombstoneCount)")
+                    }
                 }
             }
         }

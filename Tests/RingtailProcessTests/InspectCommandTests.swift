@@ -7,18 +7,7 @@ import Testing
 @testable import RingtailStorage
 
 @Suite struct InspectCommandTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessCrashTests.ringtailBinary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try RingtailProcess.run(arguments) }
 
     @Test func inspectVerifiesAndReportsCorruption() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ringtail-inspect-\(getpid())").path

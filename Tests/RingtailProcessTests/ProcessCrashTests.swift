@@ -14,17 +14,6 @@ import Testing
 @Suite(.serialized) struct ProcessCrashTests {
     static let cycles = Int(ProcessInfo.processInfo.environment["RINGTAIL_PROCESS_CRASH_CYCLES"] ?? "") ?? 12
 
-    static var ringtailBinary: String {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = testBinary.deletingLastPathComponent()
-        // swift test runs .build/<triple>/debug/RingtailPackageTests.xctest
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("ringtail").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return ".build/debug/ringtail"
-    }
 
     @Test(arguments: ["batch", "group", "periodic"])
     func acknowledgedWritesSurviveSIGKILL(sync: String) throws {
@@ -37,7 +26,7 @@ import Testing
         var acked = Set<Int>()
         for cycle in 0..<Self.cycles {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.ringtailBinary)
+            process.executableURL = URL(fileURLWithPath: RingtailProcess.binary)
             process.arguments = ["local", "--data", directory, "--sync", sync, "crash-writer", "--threads", "4", "--start", String(next)]
             // Acknowledgements go to a file, not a pipe: a full pipe would
             // block the writer, and the kill would land on an idle process.

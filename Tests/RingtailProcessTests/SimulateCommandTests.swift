@@ -6,18 +6,7 @@ import RingtailSimulation
 import Testing
 
 @Suite struct SimulateCommandTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessCrashTests.ringtailBinary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try RingtailProcess.run(arguments) }
 
     /// Every option a scenario can carry (latency models, loss, skew, levels,
     /// datacenters, hint window) survives the trip through its replay

@@ -40,4 +40,36 @@ import Testing
             }
         }
     }
+
+    /// A coordinator takes a data answer's digest from the bytes it came in
+    /// when they are canonical: that must equal `digest`, and an encoding
+    /// with range tombstones out of bound order must not be trusted (nil).
+    @Test(arguments: 1...20)
+    func digestOfEncodedBytesMatchesDigest(seed: UInt64) throws {
+        let clock = ManualClock()
+        var generator = MutationGenerator(seed: seed, clock: clock)
+        var update = PartitionUpdate(key: generator.keys[0])
+        for _ in 0..<30 {
+            var m = generator.next(table: TableID(1))
+            m.update.key = update.key
+            update.merge(m.update)
+        }
+        let bytes = update.encoded()
+        let decoded = try PartitionUpdate(decoding: bytes)
+        if let fromBytes = PartitionUpdate.digest(ofEncoded: bytes, decoded: decoded) {
+            #expect(fromBytes == update.digest)
+        } else {
+            #expect(decoded.rangeTombstones.count > 1)
+        }
+        var sorted = update
+        sorted.rangeTombstones.sort { compareBytes(PartitionCodec.boundKey($0), PartitionCodec.boundKey($1)) < 0 }
+        let sortedBytes = sorted.encoded()
+        #expect(PartitionUpdate.digest(ofEncoded: sortedBytes, decoded: try PartitionUpdate(decoding: sortedBytes)) == update.digest)
+        if sorted.rangeTombstones.count > 1 {
+            var reversed = sorted
+            reversed.rangeTombstones.reverse()
+            let reversedBytes = reversed.encoded()
+            #expect(PartitionUpdate.digest(ofEncoded: reversedBytes, decoded: try PartitionUpdate(decoding: reversedBytes)) == nil)
+        }
+    }
 }

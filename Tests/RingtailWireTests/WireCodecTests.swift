@@ -72,6 +72,18 @@ import Testing
         #expect(try #require(throws: WireError.self) { try WireCodec.decode(frame: Self.reframe(long)) }.code == .malformed)
     }
 
+    /// Strings decode in place with an ASCII fast path: a non-ASCII name
+    /// still round-trips, and bytes that are not UTF-8 are refused.
+    @Test func stringsAreUTF8() throws {
+        let accented = Envelope(source: NodeID("nœud-é1"), message: .mutationResponse(MutationResponse(id: 9)))
+        #expect(try WireCodec.decode(frame: WireCodec.encode(accented)) == accented)
+        var body = Array(WireCodec.encode(Self.samples[5]).dropFirst(WireCodec.headerBytes))
+        #expect(body[2] == 2 && body[3] == UInt8(ascii: "n")) // version, kind, source "n2"
+        body[3] = 0xFF
+        let error = try #require(throws: WireError.self) { try WireCodec.decode(frame: Self.reframe(body)) }
+        #expect(error.description.contains("UTF-8"))
+    }
+
     @Test func limitsAreEnforced() throws {
         var limits = WireCodec.Limits()
         limits.frameBytesMax = 16

@@ -100,15 +100,9 @@ public struct Manifest: Hashable, Sendable {
         }
     }
 
-    static func encode(_ s: String, into w: inout ByteWriter) { w.writeLengthPrefixed(Array(s.utf8)) }
+    static func encode(_ s: String, into w: inout ByteWriter) { w.writeLengthPrefixed(utf8: s) }
 
-    static func decodeString(_ r: inout ByteReader) throws(DecodeError) -> String {
-        let at = r.offset
-        guard let s = String(validating: try r.readLengthPrefixed(limit: 65_535), as: UTF8.self) else {
-            throw .invalid(offset: at, reason: "string is not UTF-8")
-        }
-        return s
-    }
+    static func decodeString(_ r: inout ByteReader) throws(DecodeError) -> String { try r.readString(limit: 65_535) }
 
     static func encode(_ columns: [ColumnDefinition], into w: inout ByteWriter) {
         w.writeVarint(columns.count)
