@@ -17,11 +17,15 @@ let package = Package(
         .library(name: "Ringtail", targets: ["Ringtail"]),
         .library(name: "RingtailPosix", targets: ["RingtailPosix"]),
         .library(name: "RingtailSimulation", targets: ["RingtailSimulation"]),
+        .library(name: "RingtailServer", targets: ["RingtailServer"]),
         .executable(name: "ringtail", targets: ["ringtail"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian (liblz4-dev, libzstd-dev).
@@ -55,15 +59,29 @@ let package = Package(
         .target(
             name: "RingtailSimulation",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode"]),
+        // The real-process half of the Posix / NIO layer: the SwiftNIO
+        // transport, the node server that drives a ClusterNode, its TOML
+        // configuration, and the network client.
+        .target(
+            name: "RingtailServer",
+            dependencies: [
+                "RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailPosix",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
         .target(
             name: "Ringtail",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailNode", "RingtailSimulation",
-                           "RingtailPosix"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode",
+                           "RingtailSimulation", "RingtailPosix", "RingtailServer"]),
         .executableTarget(
             name: "ringtail",
             dependencies: [
-                "RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "Ringtail",
+                "RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailPosix",
+                "RingtailSimulation", "RingtailServer", "Ringtail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "ringtail-storage-bench",

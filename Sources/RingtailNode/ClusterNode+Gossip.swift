@@ -1,25 +1,33 @@
 // Gossip rounds and failure detection: every gossip interval a node beats
 // its heartbeat and sends a SYN to one random live peer, and, with the
 // chance Cassandra uses (down / (live + 1)), to one peer held down, so a
-// returning node is noticed. A peer's heartbeat advancing in a received
-// state is a heartbeat arrival for the phi-accrual detector.
+// returning node is noticed; a node that knows no live peer gossips to a
+// seed. A peer's heartbeat advancing in a received state is a heartbeat
+// arrival for the phi-accrual detector, and its gossiped tokens, datacenter
+// and rack place it in this node's ring.
 import RingtailCore
 import RingtailWire
 import RingtailCluster
 
 extension ClusterNode {
+    /// Gossip rounds between two updates of the gossiped load.
+    static let loadEveryRounds = 10
+
     func gossipRound() -> [NodeEffect] {
         gossip.beat()
+        if gossipRounds % Self.loadEveryRounds == 0 { gossip.set("load", String(storageLoadBytes)) }
+        gossipRounds += 1
         let now = clock.now()
-        let peers = ring.nodes.filter { $0 != id }
-        guard !peers.isEmpty else { return [] }
-        let live = peers.filter { detector.isAlive($0, at: now) }
-        let down = peers.filter { !detector.isAlive($0, at: now) }
         let syn = WireCodec.encode(Envelope(source: id, message: .gossipSyn(GossipSyn(
             clusterName: configuration.clusterName, digests: gossip.digests()))))
+        guard !peers.isEmpty else { return [.gossipToSeed(frame: syn)] }
+        let live = peers.filter { detector.isAlive($0, at: now) }
+        let down = peers.filter { !detector.isAlive($0, at: now) }
         var effects: [NodeEffect] = []
         if !live.isEmpty {
             effects.append(.send(to: live[entropy.next(below: live.count)], frame: syn))
+        } else {
+            effects.append(.gossipToSeed(frame: syn))
         }
         if !down.isEmpty && entropy.next(below: live.count + 1) < down.count {
             effects.append(.send(to: down[entropy.next(below: down.count)], frame: syn))
@@ -38,15 +46,92 @@ extension ClusterNode {
     }
 
     func receiveAck(_ ack: GossipAck, from source: NodeID) -> [NodeEffect] {
-        merge(ack.states)
+        let effects = merge(ack.states)
         let reply = gossip.deltas(for: ack.requests)
-        return [send(.gossipAck2(GossipAck2(states: reply)), to: source)]
+        return effects + [send(.gossipAck2(GossipAck2(states: reply)), to: source)]
     }
 
-    /// Merges received states and feeds heartbeat arrivals to the detector.
-    func merge(_ states: [NodeID: EndpointState]) {
+    /// Merges received states, feeds heartbeat arrivals to the detector,
+    /// places new or moved tokens in the ring, and pulls a differing schema.
+    func merge(_ states: [NodeID: EndpointState]) -> [NodeEffect] {
         let before = snapshotHeartbeats(states.keys)
-        noteGossip(gossip.apply(states), before: before)
+        let changed = gossip.apply(states)
+        guard !changed.isEmpty else { return [] }
+        noteGossip(changed, before: before)
+        refreshRing(changed)
+        return pullSchemaIfNeeded(changed)
+    }
+
+    /// Bytes this node stores (SSTables and memtables), as gossiped load.
+    var storageLoadBytes: Int {
+        let s = engine.statistics
+        return s.liveSSTableBytes + s.memtableBytes
+    }
+
+    static func format(tokens: [Int64]) -> String { tokens.map(String.init).joined(separator: ",") }
+
+    /// Tokens as gossiped; nil if malformed, empty, over 4096, or holding
+    /// the reserved minimum token.
+    static func parse(tokens text: String) -> [Int64]? {
+        var out: [Int64] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let t = Int64(part), t != Murmur3.minimumToken, out.count < 4096 else { return nil }
+            out.append(t)
+        }
+        return out.isEmpty ? nil : out.sorted()
+    }
+
+    /// Places nodes whose gossiped tokens or location differ from the ring.
+    /// A token another node already owns stays with that node (counted in
+    /// `tokenConflicts`): peer input never breaks the ring's invariants.
+    func refreshRing(_ changed: [NodeID]) {
+        var owners: [Int64: NodeID]?
+        var locations: [NodeID: NodeLocation] = [:]
+        for node in changed where node != id {
+            guard let state = gossip.endpoints[node] else { continue }
+            if !peers.contains(node) {
+                peers.append(node)
+                peers.sort()
+            }
+            guard let text = state.application["tokens"]?.value, let tokens = Self.parse(tokens: text),
+                  let dc = state.application["dc"]?.value, let rack = state.application["rack"]?.value else { continue }
+            let location = NodeLocation(datacenter: dc, rack: rack)
+            if ring.location(of: node) == location && ring.tokens(of: node) == tokens { continue }
+            if owners == nil {
+                owners = ring.tokenOwners
+                for n in ring.nodes { locations[n] = ring.location(of: n) }
+            }
+            for (t, owner) in owners! where owner == node { owners![t] = nil }
+            for t in tokens {
+                if let other = owners![t], other != node {
+                    statistics.tokenConflicts += 1
+                    continue
+                }
+                owners![t] = node
+            }
+            locations[node] = location
+        }
+        guard let owners else { return }
+        ring = TokenRing(tokens: owners, locations: locations)
+        datacenters = [:]
+        for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
+        statistics.ringChanges += 1
+        rebuildRoutes()
+    }
+
+    /// Takes `tokens` as this node's own (a node that started without
+    /// tokens, once it has learned the ring) and gossips them.
+    public func assign(tokens: [Int64]) {
+        precondition(ring.tokens(of: id).isEmpty, "\(id) already has tokens")
+        var owners = ring.tokenOwners
+        var locations: [NodeID: NodeLocation] = [configuration.id: configuration.location]
+        for n in ring.nodes { locations[n] = ring.location(of: n) }
+        for t in tokens where owners[t] == nil { owners[t] = id }
+        ring = TokenRing(tokens: owners, locations: locations)
+        for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
+        gossip.set("tokens", Self.format(tokens: ring.tokens(of: id)))
+        gossip.set("status", NodeStatus.normal)
+        rebuildRoutes()
     }
 
     func snapshotHeartbeats(_ nodes: some Collection<NodeID>) -> [NodeID: HeartbeatState] {

@@ -5,27 +5,50 @@ import RingtailStorage
 import RingtailWire
 import RingtailCluster
 
+extension MutationResponse: Error {}
+
 extension ClusterNode {
     /// The local id of a table, read in place from its route (not copied out).
     func tableID(_ qualifiedName: String) -> TableID? {
         routes.index(forKey: qualifiedName).map { routes.values[$0].id }
     }
 
-    func applyReplicaMutation(_ m: MutationMessage) -> MutationResponse {
+    /// Decodes and routes a replica write; a failure is answered at once.
+    func replicaWrite(_ m: MutationMessage, from source: NodeID) -> Result<ReplicaWrite, MutationResponse> {
         guard let table = tableID(m.table) else {
             statistics.mutationsFailed += 1
-            return MutationResponse(id: m.id, failure: "unknown table \(m.table) on \(id)")
+            return .failure(MutationResponse(id: m.id, failure: "unknown table \(m.table) on \(id)"))
         }
         do {
             let update = try PartitionUpdate(decoding: m.update, limits: engine.options.limits)
-            try engine.apply(Mutation(table: table, update: update))
+            return .success(ReplicaWrite(source: source, messageID: m.id, table: table, update: update,
+                                         isHint: m.hintCreatedAtMicros != nil))
         } catch {
             statistics.mutationsFailed += 1
-            return MutationResponse(id: m.id, failure: "\(id): \(error.description)")
+            return .failure(MutationResponse(id: m.id, failure: "\(id): \(error.description)"))
         }
-        statistics.mutationsApplied += 1
-        if m.hintCreatedAtMicros != nil { statistics.hintsReceived += 1 }
-        return MutationResponse(id: m.id)
+    }
+
+    /// Applies a replica write to storage (durable per the commit log sync
+    /// mode when it returns). Thread-safe: drivers may run several at once.
+    public func apply(_ write: ReplicaWrite) -> MutationResponse {
+        do {
+            try engine.apply(Mutation(table: write.table, update: write.update))
+        } catch {
+            return MutationResponse(id: write.messageID, failure: "\(id): \(error.description)")
+        }
+        return MutationResponse(id: write.messageID)
+    }
+
+    /// Counts an applied replica write and answers its sender. Node thread only.
+    public func finish(_ write: ReplicaWrite, _ response: MutationResponse) -> [NodeEffect] {
+        if response.failure == nil {
+            statistics.mutationsApplied += 1
+            if write.isHint { statistics.hintsReceived += 1 }
+        } else {
+            statistics.mutationsFailed += 1
+        }
+        return [send(.mutationResponse(response), to: write.source)]
     }
 
     func serveRead(_ r: ReadRequest) -> ReadResponse {

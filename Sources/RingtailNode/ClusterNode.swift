@@ -19,8 +19,29 @@ public enum NodeTimer: Hashable, Sendable {
 public enum NodeEffect: Hashable, Sendable {
     /// Send an encoded frame (WireCodec) to a peer; to itself too.
     case send(to: NodeID, frame: [UInt8])
+    /// Send a gossip SYN to one of the configured seeds (an address, not a
+    /// node yet known): the node knows no live peer. Drivers without seeds ignore it.
+    case gossipToSeed(frame: [UInt8])
     case setTimer(at: Instant, NodeTimer)
     case reply(request: UInt64, ClientResult)
+    /// Apply a replica write to storage, then hand it to `finish(_:_:)`.
+    /// The write may wait for a commit log sync, so a driver may run
+    /// several at once off the node's thread (they share fsyncs); see
+    /// `ReplicaWrite`.
+    case applyReplicaWrite(ReplicaWrite)
+}
+
+/// A replica write decoded and routed by the node, for its driver to apply.
+///
+/// `ClusterNode.apply(_:)` is thread-safe (it touches only the storage
+/// engine); `finish(_:_:)` must run on the node's thread like every other
+/// entry point.
+public struct ReplicaWrite: Hashable, Sendable {
+    public var source: NodeID
+    public var messageID: UInt64
+    public var table: TableID
+    public var update: PartitionUpdate
+    public var isHint: Bool
 }
 
 public enum ClientCommand: Hashable, Sendable {
@@ -45,6 +66,9 @@ public struct NodeConfiguration: Sendable {
     public var hintThrottleBytesPerSecond = 1 << 20
     /// Codec limits for frames from peers.
     public var wireLimits = WireCodec.Limits()
+    /// Application values this node gossips about itself besides dc, rack,
+    /// tokens, status, schema and load (a real node: its addresses).
+    public var advertised: [String: String] = [:]
 
     public init(id: NodeID, location: NodeLocation, directory: String) {
         self.id = id
@@ -71,6 +95,12 @@ public struct NodeStatistics: Hashable, Sendable {
     /// hint older than the hint window must never be sent.
     public var hintAgeMaxMicros: Int64 = 0
     public var lastRejection = ""
+    /// Schema changes from peers this node could not adopt (a storage error).
+    public var schemaFailures = 0
+    /// Times the ring changed because gossip brought new or moved tokens.
+    public var ringChanges = 0
+    /// Tokens a peer claimed that another node already owns: ignored.
+    public var tokenConflicts = 0
 }
 
 /// One Ringtail node. Confined: its driver calls it from one thread at a time.
@@ -78,13 +108,16 @@ public final class ClusterNode: @unchecked Sendable {
     public let configuration: NodeConfiguration
     public var id: NodeID { configuration.id }
     public internal(set) var schema: ClusterSchema
-    public let ring: TokenRing
+    /// The token ring as this node knows it: the ring it started with, and
+    /// every node's tokens as gossip brings them.
+    public internal(set) var ring: TokenRing
     public let engine: StorageEngine
     public let hintStore: HintStore
     // A node is driven by one thread at a time and no access to these spans
     // a callback, so the hottest skip the runtime exclusivity check.
     @exclusivity(unchecked) public internal(set) var statistics = NodeStatistics()
     let clock: Clock
+    let fileSystem: FileSystem
     /// What a coordinator and a replica need of each table, by qualified
     /// name: one lookup per request or message instead of copying table and
     /// keyspace definitions (the engine's lookup by name copies them).
@@ -97,7 +130,12 @@ public final class ClusterNode: @unchecked Sendable {
     }
     @exclusivity(unchecked) var routes: [String: TableRoute] = [:]
     /// The datacenter of every node in the ring.
-    let datacenters: [NodeID: String]
+    var datacenters: [NodeID: String]
+    /// Every other node known from the ring or gossip, ascending.
+    var peers: [NodeID]
+    /// When this node last pulled the schema from a peer whose digest differed.
+    var schemaPulls: [NodeID: Instant] = [:]
+    var gossipRounds = 0
     var gossip: GossipState
     @exclusivity(unchecked) var detector: PhiAccrualFailureDetector
     @exclusivity(unchecked) var coordinator: Coordinator
@@ -118,8 +156,10 @@ public final class ClusterNode: @unchecked Sendable {
         var datacenters: [NodeID: String] = [:]
         for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
         self.datacenters = datacenters
+        peers = ring.nodes.filter { $0 != configuration.id }
         self.schema = ClusterSchema()
         self.clock = clock
+        self.fileSystem = fileSystem
         engine = try StorageEngine(directory: configuration.directory, fileSystem: fileSystem, clock: clock,
                                    options: configuration.engine)
         do {
@@ -131,35 +171,22 @@ public final class ClusterNode: @unchecked Sendable {
         gossip = GossipState(local: configuration.id, generation: generation)
         gossip.set("dc", configuration.location.datacenter)
         gossip.set("rack", configuration.location.rack)
+        for (key, value) in configuration.advertised.sorted(by: { $0.key < $1.key }) { gossip.set(key, value) }
+        let ownTokens = ring.tokens(of: configuration.id)
+        gossip.set("status", ownTokens.isEmpty ? NodeStatus.joining : NodeStatus.normal)
+        if !ownTokens.isEmpty { gossip.set("tokens", Self.format(tokens: ownTokens)) }
         detector = PhiAccrualFailureDetector(threshold: configuration.phiConvictThreshold,
                                              initialInterval: configuration.gossipInterval)
         coordinator = Coordinator(local: configuration.id, options: configuration.coordinator)
         entropy = SeededEntropy(seed: seed)
         do {
+            self.schema = try loadSchema()
             try update(schema: schema)
         } catch {
             try? engine.close()
             throw error
         }
-    }
-
-    /// Adopts a new schema: creates the tables this node lacks.
-    public func update(schema newSchema: ClusterSchema) throws(StorageError) {
-        for (name, table) in newSchema.tables.sorted(by: { $0.key < $1.key }) where engine.table(named: name) == nil {
-            _ = try engine.createTable(table)
-        }
-        schema = newSchema
-        var placements: [String: ReplicaPlacement] = [:]
-        for (name, keyspace) in newSchema.keyspaces {
-            placements[name] = ring.placement(for: keyspace.replication)
-        }
-        routes = [:]
-        for (name, table) in newSchema.tables {
-            guard let id = engine.table(named: name)?.0, let keyspace = newSchema.keyspaces[table.keyspace],
-                  let placement = placements[table.keyspace] else { continue }
-            routes[name] = TableRoute(id: id, defaultTTLSeconds: table.options.defaultTTLSeconds,
-                                      replication: keyspace.replication, placement: placement)
-        }
+        gossip.set("schema", schemaVersion)
     }
 
     /// The first timers; call once after init.
@@ -260,10 +287,12 @@ public final class ClusterNode: @unchecked Sendable {
         case .gossipAck(let ack):
             return receiveAck(ack, from: source)
         case .gossipAck2(let ack2):
-            merge(ack2.states)
-            return []
+            return merge(ack2.states)
         case .mutation(let m):
-            return [send(.mutationResponse(applyReplicaMutation(m)), to: source)]
+            switch replicaWrite(m, from: source) {
+            case .success(let write): return [.applyReplicaWrite(write)]
+            case .failure(let response): return [send(.mutationResponse(response), to: source)]
+            }
         case .readRequest(let r):
             return [send(.readResponse(serveRead(r)), to: source)]
         case .mutationResponse(let response):
@@ -273,6 +302,15 @@ public final class ClusterNode: @unchecked Sendable {
         case .readResponse(let response):
             return perform(coordinator.handle(.readResponse(from: source, response), now: clock.now(),
                                               wallMicros: clock.wallMicros()))
+        case .schemaPull:
+            return [send(.schemaPush(SchemaPush(schema: schema.encoded())), to: source)]
+        case .schemaPush(let push):
+            return receiveSchema(push, from: source)
+        case .hello, .clientRequest, .clientResponse:
+            // Connection-level messages: the driver handles them; a peer never sends them here.
+            statistics.framesRejected += 1
+            statistics.lastRejection = "unexpected \(envelope.message.kindName) from \(source) on the peer path"
+            return []
         }
     }
 

@@ -303,6 +303,12 @@ public final class SimulatedCluster: @unchecked Sendable {
                            lane: i * Self.timerLanes + Self.lane(of: timer))
             case .reply(let request, let result):
                 deliverReply(request, result)
+            case .applyReplicaWrite(let write):
+                // One thread, so at once: the node's storage syncs inline.
+                guard let node = simNodes[i].node else { continue }
+                perform(node.finish(write, node.apply(write)), from: i)
+            case .gossipToSeed:
+                break  // simulated nodes all know the whole ring
             }
         }
     }

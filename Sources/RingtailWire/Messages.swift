@@ -123,6 +123,12 @@ public enum Message: Hashable, Sendable {
     case mutationResponse(MutationResponse)
     case readRequest(ReadRequest)
     case readResponse(ReadResponse)
+    case hello(Hello)
+    /// Asks the receiver for its whole schema (answered with `schemaPush`).
+    case schemaPull
+    case schemaPush(SchemaPush)
+    case clientRequest(ClientRequest)
+    case clientResponse(ClientResponse)
 }
 
 /// A message with its sender, as one frame carries it.
@@ -147,7 +153,39 @@ extension Message {
         case .readResponse(let r):
             if case .data(let bytes?) = r.payload { return bytes.count }
             return 16
-        case .mutationResponse, .gossipSyn, .gossipAck, .gossipAck2: return 64
+        case .schemaPush(let p): return p.schema.count
+        case .clientRequest(let r):
+            switch r.operation {
+            case .write(let table, let update, _): return table.utf8.count + update.count
+            case .read(let read): return read.table.utf8.count + read.key.count + 2 * 16
+            default: return 64
+            }
+        case .clientResponse(let r):
+            switch r.reply {
+            case .rows(let bytes?), .document(let bytes): return bytes.count
+            default: return 64
+            }
+        case .mutationResponse, .gossipSyn, .gossipAck, .gossipAck2, .hello, .schemaPull: return 64
+        }
+    }
+}
+
+extension Message {
+    /// The message kind, for logs and errors.
+    public var kindName: String {
+        switch self {
+        case .gossipSyn: return "gossip SYN"
+        case .gossipAck: return "gossip ACK"
+        case .gossipAck2: return "gossip ACK2"
+        case .mutation: return "mutation"
+        case .mutationResponse: return "mutation response"
+        case .readRequest: return "read request"
+        case .readResponse: return "read response"
+        case .hello: return "hello"
+        case .schemaPull: return "schema pull"
+        case .schemaPush: return "schema push"
+        case .clientRequest: return "client request"
+        case .clientResponse: return "client response"
         }
     }
 }

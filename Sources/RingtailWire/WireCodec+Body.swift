@@ -13,6 +13,11 @@ extension WireCodec {
         case .mutationResponse: w.writeUInt8(Kind.mutationResponse.rawValue)
         case .readRequest: w.writeUInt8(Kind.readRequest.rawValue)
         case .readResponse: w.writeUInt8(Kind.readResponse.rawValue)
+        case .hello: w.writeUInt8(Kind.hello.rawValue)
+        case .schemaPull: w.writeUInt8(Kind.schemaPull.rawValue)
+        case .schemaPush: w.writeUInt8(Kind.schemaPush.rawValue)
+        case .clientRequest: w.writeUInt8(Kind.clientRequest.rawValue)
+        case .clientResponse: w.writeUInt8(Kind.clientResponse.rawValue)
         }
         writeString(envelope.source.name, &w)
         switch envelope.message {
@@ -64,6 +69,19 @@ extension WireCodec {
                 w.writeUInt8(3)
                 writeString(reason, &w)
             }
+        case .hello(let m):
+            writeString(m.clusterName, &w)
+            w.writeUInt8(m.protocolVersion)
+            w.writeUInt8(m.role.rawValue)
+            writeString(m.listenAddress, &w)
+        case .schemaPull:
+            break
+        case .schemaPush(let m):
+            w.writeLengthPrefixed(m.schema)
+        case .clientRequest(let m):
+            encodeClientRequest(m, &w)
+        case .clientResponse(let m):
+            encodeClientResponse(m, &w)
         }
     }
 
@@ -115,6 +133,23 @@ extension WireCodec {
             case let tag: throw DecodeError.unknownTag(offset: tagAt, tag: tag, what: "read payload")
             }
             message = .readResponse(ReadResponse(id: id, payload: payload))
+        case .hello:
+            let cluster = try readString(&r, limits)
+            let version = try r.readUInt8()
+            let roleAt = r.offset
+            guard let role = Hello.Role(rawValue: try r.readUInt8()) else {
+                throw DecodeError.invalid(offset: roleAt, reason: "unknown hello role")
+            }
+            message = .hello(Hello(clusterName: cluster, protocolVersion: version, role: role,
+                                   listenAddress: try readString(&r, limits)))
+        case .schemaPull:
+            message = .schemaPull
+        case .schemaPush:
+            message = .schemaPush(SchemaPush(schema: try r.readLengthPrefixed(limit: limits.frameBytesMax)))
+        case .clientRequest:
+            message = .clientRequest(try decodeClientRequest(&r, limits))
+        case .clientResponse:
+            message = .clientResponse(try decodeClientResponse(&r, limits))
         }
         return Envelope(source: source, message: message)
     }

@@ -53,6 +53,9 @@ public enum WireCodec {
     enum Kind: UInt8 {
         case gossipSyn = 1, gossipAck = 2, gossipAck2 = 3
         case mutation = 10, mutationResponse = 11, readRequest = 12, readResponse = 13
+        case hello = 20
+        case schemaPull = 30, schemaPush = 31
+        case clientRequest = 40, clientResponse = 41
     }
 
     /// Encodes one envelope as a complete frame (header and body).

@@ -6,5 +6,5 @@ struct RingtailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ringtail",
         abstract: "Ringtail: a Cassandra-like store with a built-in partitioned append log.",
-        subcommands: [LocalCommand.self, InspectCommand.self, SimulateCommand.self])
+        subcommands: [NodeCommand.self, LocalCommand.self, InspectCommand.self, SimulateCommand.self])
 }

@@ -199,3 +199,13 @@ public struct Manifest: Hashable, Sendable {
         return d
     }
 }
+
+extension TableDefinition {
+    /// Appends this definition in the manifest's encoding
+    /// (docs/formats/manifest.md), which schema exchange reuses.
+    public func encode(into w: inout ByteWriter) { Manifest.encode(self, into: &w) }
+
+    /// Reads a definition written by `encode(into:)`. Decoding does not
+    /// validate; call `validate()` on definitions from peers.
+    public init(decoding r: inout ByteReader) throws(DecodeError) { self = try Manifest.decodeDefinition(&r) }
+}
