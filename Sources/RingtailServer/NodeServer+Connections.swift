@@ -34,7 +34,8 @@ extension NodeServer {
             channel.close(promise: nil)
             return nil
         }
-        guard hello.clusterName == configuration.clusterName else {
+        // A client may leave the cluster name empty: it learns it from our hello.
+        guard hello.clusterName == configuration.clusterName || (hello.role == .client && hello.clusterName.isEmpty) else {
             logger.error("refusing connection from \(envelope.source): it belongs to cluster \"\(hello.clusterName)\", this node to \"\(configuration.clusterName)\"",
                          metadata: ["remote": "\(where_)"])
             channel.close(promise: nil)

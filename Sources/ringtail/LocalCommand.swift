@@ -117,42 +117,10 @@ extension LocalCommand {
         @ParentCommand var local: LocalCommand
         var engine: EngineOptionGroup { local.engine }
         @Argument(help: "KEYSPACE.TABLE") var name: String
-        @Option(name: .customLong("partition-key"), help: "Partition key columns, name:type (repeat or comma-separate).")
-        var partitionKey: [String] = ["key:text"]
-        @Option(help: "Clustering columns, name:type (time first for time series).") var clustering: [String] = []
-        @Option(help: "Regular columns, name:type (others are stored as text).") var column: [String] = []
-        @Option(help: "Clustering order: asc or desc.") var order: String = "asc"
-        @Option(help: "Compression: lz4, zstd or none.") var compression: String = "lz4"
-        @Option(help: "Compaction: size-tiered or time-window.") var compaction: String = "size-tiered"
-        @Option(help: "Time window for time-window compaction, e.g. 1d, 6h, 30m.") var window: String = "1d"
-        @Option(help: "Default TTL in seconds (0: none).") var ttl: Int32 = 0
-        @Option(name: .customLong("gc-grace"), help: "Seconds tombstones are kept before purge.") var gcGrace: Int64 = 864_000
+        @OptionGroup var table: TableDefinitionOptions
 
         func run() throws {
-            let parts = name.split(separator: ".").map(String.init)
-            guard parts.count == 2 else { throw ValidationError("table name must be KEYSPACE.TABLE") }
-            var options = TableOptions()
-            guard let o = ["asc": ClusteringOrder.ascending, "desc": .descending][order] else { throw ValidationError("--order must be asc or desc") }
-            options.clusteringOrder = o
-            switch compression {
-            case "lz4": options.compression = .lz4
-            case "zstd": options.compression = .zstd(level: 3)
-            case "none": options.compression = .none
-            default: throw ValidationError("--compression must be lz4, zstd or none")
-            }
-            switch compaction {
-            case "size-tiered": options.compaction = .sizeTiered(SizeTieredOptions())
-            case "time-window":
-                guard let unit = ["m": TimeWindowUnit.minutes, "h": .hours, "d": .days][String(window.suffix(1))],
-                      let size = Int(window.dropLast()), size > 0 else { throw ValidationError("--window must look like 1d, 6h or 30m") }
-                options.compaction = .timeWindow(TimeWindowOptions(unit: unit, size: size))
-            default: throw ValidationError("--compaction must be size-tiered or time-window")
-            }
-            options.defaultTTLSeconds = ttl
-            options.gcGraceSeconds = gcGrace
-            let definition = TableDefinition(keyspace: parts[0], name: parts[1], partitionKey: try Values.columns(partitionKey),
-                                             clusteringKey: try Values.columns(clustering), columns: try Values.columns(column),
-                                             options: options)
+            let definition = try table.definition(name: name)
             let id = try engine.withEngine { try $0.createTable(definition) }
             print("created \(name) (\(id))")
         }
@@ -187,18 +155,9 @@ extension LocalCommand {
             try engine.withEngine { e in
                 let (id, d) = try resolve(e, table)
                 let now = SystemClock().wallMicros()
-                let types = Dictionary(d.columns.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-                let ts = timestamp ?? now
-                let kind: Cell.Kind = ttl.map { .expiring(ttlSeconds: $0, expiresAt: 0) } ?? .live
-                var cells = [Cell(column: [], timestamp: ts, kind: kind, value: [])] // row marker
-                for assignment in set {
-                    guard let eq = assignment.firstIndex(of: "=") else { throw ValidationError("--set takes column=value, got '\(assignment)'") }
-                    let name = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
-                    let value = KeyCodec.encodeValue(try Values.parse(text, as: types[name] ?? .text, nowMicros: now))
-                    cells.append(Cell(column: Array(name.utf8), timestamp: ts, kind: kind, value: value))
-                }
-                let row = Row(clustering: try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now), cells: cells)
-                try e.apply(Mutation(table: id, update: PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now), rows: [row])))
+                let update = try RowEdits.put(d, key: key, clustering: clustering, set: set, ttl: ttl,
+                                              timestamp: timestamp ?? now, now: now)
+                try e.apply(Mutation(table: id, update: update))
             }
             print("ok")
         }
@@ -267,22 +226,8 @@ extension LocalCommand {
             try engine.withEngine { e in
                 let (id, d) = try resolve(e, table)
                 let now = SystemClock().wallMicros()
-                let deletion = DeletionTime(markedAt: now, localDeletionTime: now)
-                var update = PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now))
-                if from != nil || to != nil {
-                    update.rangeTombstones = [RangeTombstone(range: ClusteringRange(
-                        lower: try clusteringBound(from, d, now: now, inclusive: true),
-                        upper: try clusteringBound(to, d, now: now, inclusive: false)), deletion: deletion)]
-                } else if !clustering.isEmpty || d.clusteringKey.isEmpty && column != nil {
-                    let ck = try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now)
-                    if let column {
-                        update.rows = [Row(clustering: ck, cells: [.tombstone(Array(column.utf8), timestamp: now, deletedAt: now)])]
-                    } else {
-                        update.rows = [Row(clustering: ck, deletion: deletion, cells: [])]
-                    }
-                } else {
-                    update.deletion = deletion
-                }
+                let update = try RowEdits.delete(d, key: key, clustering: clustering, column: column, from: from, to: to,
+                                                 timestamp: now, now: now)
                 try e.apply(Mutation(table: id, update: update))
             }
             print("ok")

@@ -6,5 +6,8 @@ struct RingtailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ringtail",
         abstract: "Ringtail: a Cassandra-like store with a built-in partitioned append log.",
-        subcommands: [NodeCommand.self, LocalCommand.self, InspectCommand.self, SimulateCommand.self])
+        subcommands: [NodeCommand.self, ClusterCommand.self, KeyspaceCommand.self, TableCommand.self, PutCommand.self,
+                      GetCommand.self, ScanCommand.self, DeleteCommand.self, StatusCommand.self, RingCommand.self,
+                      HintsCommand.self, FlushCommand.self, CompactCommand.self, LocalCommand.self, InspectCommand.self,
+                      SimulateCommand.self])
 }

@@ -1,0 +1,344 @@
+// Client commands against a running cluster, through any node's client
+// port (`--host`): keyspaces and tables, put, get, scan and delete at a
+// consistency level. Writes are stamped here with this machine's wall clock
+// (microseconds), as Cassandra drivers stamp client-side.
+import ArgumentParser
+import Dispatch
+import Foundation
+import NIOPosix
+import RingtailCore
+import RingtailStorage
+import RingtailWire
+import RingtailCluster
+import RingtailNode
+import RingtailPosix
+import RingtailServer
+
+/// Runs async work from a synchronous command.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<T, Error>!
+    Task {
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try result.get()
+}
+
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "A node's client address, host:port. Default: $RINGTAIL_HOST, else a running node of the local cluster in --cluster-dir, else 127.0.0.1:9042.")
+    var host: String?
+    @Option(name: .customLong("cluster-dir"), help: "Folder of a local cluster (ringtail cluster up).")
+    var clusterDirectory = LocalCluster.defaultDirectory
+    @Flag(help: "Print JSON (one object per line) for scripts.") var json = false
+
+    func endpoint() throws -> Endpoint {
+        if let host {
+            guard let e = Endpoint(host) else { throw ValidationError("--host must be host:port, got '\(host)'") }
+            return e
+        }
+        if let env = ProcessInfo.processInfo.environment["RINGTAIL_HOST"], let e = Endpoint(env) { return e }
+        if let cluster = try? LocalCluster.load(clusterDirectory), let e = cluster.anyRunningClientEndpoint() { return e }
+        return Endpoint(host: "127.0.0.1", port: 9042)
+    }
+
+    /// Connects, runs `body`, closes.
+    func with<T: Sendable>(_ body: @escaping @Sendable (RemoteConnection) async throws -> T) throws -> T {
+        let endpoint = try endpoint()
+        return try blocking {
+            let connection: RemoteConnection
+            do {
+                connection = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton)
+            } catch {
+                throw RequestFailure("cannot connect to \(endpoint): \(error)")
+            }
+            defer { connection.close() }
+            return try await body(connection)
+        }
+    }
+}
+
+/// A request the cluster refused or could not complete: printed as
+/// `Error: …` without the usage text a ValidationError adds.
+struct RequestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The answer of a data or schema request, or a clear error.
+func expectOK(_ reply: ClientReply) throws {
+    switch reply {
+    case .ok, .rows, .document: return
+    case .error(let e): throw RequestFailure(e.requestError.description)
+    }
+}
+
+func document<T: Decodable>(_ reply: ClientReply, as type: T.Type) throws -> T {
+    switch reply {
+    case .document(let bytes): return try JSONDecoder().decode(T.self, from: Data(bytes))
+    case .error(let e): throw RequestFailure(e.requestError.description)
+    default: throw ValidationError("the node answered with something other than a document")
+    }
+}
+
+/// The node's schema (to encode statements against).
+func fetchSchema(_ c: RemoteConnection) async throws -> ClusterSchema {
+    let report = try document(try await c.request(.admin(command: "schema", argument: "")), as: SchemaReport.self)
+    guard let bytes = Data(base64Encoded: report.encoded) else { throw ValidationError("the node sent a schema that is not base64") }
+    return try ClusterSchema(decoding: Array(bytes))
+}
+
+func tableDefinition(_ c: RemoteConnection, _ name: String) async throws -> TableDefinition {
+    let schema = try await fetchSchema(c)
+    guard let d = schema.tables[name] else {
+        let known = schema.tables.keys.sorted().joined(separator: ", ")
+        throw ValidationError("no table \(name)" + (known.isEmpty ? " (no tables yet; use ringtail table create)" : "; tables: \(known)"))
+    }
+    return d
+}
+
+func parseLevel(_ text: String) throws -> ConsistencyLevel {
+    let normalized = text.lowercased().replacingOccurrences(of: "_", with: "")
+    guard let level = ConsistencyLevel.allCases.first(where: { $0.rawValue.lowercased() == normalized }) else {
+        throw ValidationError("--consistency must be one of \(ConsistencyLevel.allCases.map(\.description).joined(separator: ", "))")
+    }
+    return level
+}
+
+/// Waits (up to 10 s) until every live node reports the same schema.
+func awaitSchemaAgreement(_ c: RemoteConnection) async throws -> Bool {
+    for _ in 0..<100 {
+        let status = try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+        if status.schemaAgreement { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return false
+}
+
+struct KeyspaceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keyspace", abstract: "Create or drop a keyspace.",
+                                                    subcommands: [Create.self, Drop.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a keyspace: --rf N (simple) or --dc NAME:RF (network, repeat).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var name: String
+        @Option(help: "Replication factor (SimpleStrategy).") var rf: Int?
+        @Option(help: "Datacenter replication, dc:rf (NetworkTopologyStrategy; repeat).") var dc: [String] = []
+        @Flag(name: .customLong("if-not-exists"), help: "Succeed if it exists already.") var ifNotExists = false
+
+        func run() throws {
+            let replication: ReplicationStrategy
+            switch (rf, dc.isEmpty) {
+            case (let rf?, true): replication = .simple(replicationFactor: rf)
+            case (nil, false):
+                var factors: [String: Int] = [:]
+                for spec in dc {
+                    let parts = spec.split(separator: ":").map(String.init)
+                    guard parts.count == 2, let f = Int(parts[1]) else { throw ValidationError("--dc takes NAME:RF, got '\(spec)'") }
+                    factors[parts[0]] = f
+                }
+                replication = .networkTopology(factors)
+            default: throw ValidationError("give either --rf N or --dc NAME:RF (one per datacenter)")
+            }
+            let keyspace = KeyspaceDefinition(name: name, replication: replication)
+            let (name, ifNotExists) = (name, ifNotExists)
+            let agreed = try connection.with { c in
+                let reply = try await c.request(.createKeyspace(keyspace.encoded()))
+                if ifNotExists, case .error(let e) = reply, e.message.hasSuffix("already exists") { return true }
+                try expectOK(reply)
+                return try await awaitSchemaAgreement(c)
+            }
+            print("created keyspace \(name) (\(replication))" + (agreed ? "; schema agreed" : "; schema not yet agreed by every live node"))
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop a keyspace and every table in it (their data is deleted).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var name: String
+        func run() throws {
+            let name = name
+            try connection.with { c in try expectOK(try await c.request(.dropKeyspace(name))) }
+            print("dropped keyspace \(name)")
+        }
+    }
+}
+
+struct TableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "table", abstract: "Create, drop or list tables.",
+                                                    subcommands: [Create.self, Drop.self, List.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create KEYSPACE.TABLE.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "KEYSPACE.TABLE") var name: String
+        @OptionGroup var table: TableDefinitionOptions
+        @Flag(name: .customLong("if-not-exists"), help: "Succeed if it exists already.") var ifNotExists = false
+
+        func run() throws {
+            let definition = try table.definition(name: name)
+            var w = ByteWriter()
+            definition.encode(into: &w)
+            let bytes = w.bytes
+            let ifNotExists = ifNotExists
+            let agreed = try connection.with { c in
+                let reply = try await c.request(.createTable(bytes))
+                if ifNotExists, case .error(let e) = reply, e.message.hasSuffix("already exists") { return true }
+                try expectOK(reply)
+                return try await awaitSchemaAgreement(c)
+            }
+            print("created table \(name)" + (agreed ? "; schema agreed" : "; schema not yet agreed by every live node"))
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop KEYSPACE.TABLE (its data is deleted).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var name: String
+        func run() throws {
+            let name = name
+            try connection.with { c in try expectOK(try await c.request(.dropTable(name))) }
+            print("dropped table \(name)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keyspaces and tables.")
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            let schema = try connection.with { c in try await fetchSchema(c) }
+            for (name, ks) in schema.keyspaces.sorted(by: { $0.key < $1.key }) {
+                print("keyspace \(name) \(ks.replication)")
+                for (_, d) in schema.tables.sorted(by: { $0.key < $1.key }) where d.keyspace == name {
+                    let cols = { (c: [ColumnDefinition]) in c.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",") }
+                    print("  \(d.qualifiedName) partition key [\(cols(d.partitionKey))] clustering [\(cols(d.clusteringKey))] \(d.options.clusteringOrder.rawValue) columns [\(cols(d.columns))]")
+                }
+            }
+        }
+    }
+}
+
+struct LevelOption: ParsableArguments {
+    @Option(help: "Consistency level: ANY, ONE, TWO, THREE, QUORUM, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM, ALL.")
+    var consistency: String = "QUORUM"
+}
+
+struct PutCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "put", abstract: "Write cells of one row.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var level: LevelOption
+    @Argument(help: "KEYSPACE.TABLE") var table: String
+    @Option(help: "Partition key value(s), in key column order.") var key: [String]
+    @Option(help: "Clustering value(s), in clustering column order.") var clustering: [String] = []
+    @Option(help: "column=value (repeat).") var set: [String]
+    @Option(help: "TTL in seconds.") var ttl: Int32?
+
+    func run() throws {
+        let level = try parseLevel(self.level.consistency)
+        let (table, key, clustering, set, ttl) = (table, key, clustering, set, ttl)
+        try connection.with { c in
+            let d = try await tableDefinition(c, table)
+            let now = SystemClock().wallMicros()
+            let update = try RowEdits.put(d, key: key, clustering: clustering, set: set, ttl: ttl, timestamp: now, now: now)
+            try expectOK(try await c.request(.write(table: table, update: update.encoded(), consistency: level.rawValue)))
+        }
+        print(connection.json ? Values.jsonLine(["ok": true]) : "ok")
+    }
+}
+
+struct DeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a partition, a row, a cell (--column), or a clustering range (--from/--to).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var level: LevelOption
+    @Argument var table: String
+    @Option var key: [String]
+    @Option var clustering: [String] = []
+    @Option var column: String?
+    @Option var from: String?
+    @Option var to: String?
+
+    func run() throws {
+        let level = try parseLevel(self.level.consistency)
+        let (table, key, clustering, column, from, to) = (table, key, clustering, column, from, to)
+        try connection.with { c in
+            let d = try await tableDefinition(c, table)
+            let now = SystemClock().wallMicros()
+            let update = try RowEdits.delete(d, key: key, clustering: clustering, column: column, from: from, to: to,
+                                             timestamp: now, now: now)
+            try expectOK(try await c.request(.write(table: table, update: update.encoded(), consistency: level.rawValue)))
+        }
+        print(connection.json ? Values.jsonLine(["ok": true]) : "ok")
+    }
+}
+
+struct GetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Read one row, or a whole partition.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var level: LevelOption
+    @Argument var table: String
+    @Option var key: [String]
+    @Option var clustering: [String] = []
+
+    func run() throws {
+        let level = try parseLevel(self.level.consistency)
+        let (table, key, clustering, json) = (table, key, clustering, connection.json)
+        try connection.with { c in
+            let d = try await tableDefinition(c, table)
+            let now = SystemClock().wallMicros()
+            let partition = try parseKey(key, d.partitionKey, what: "--key", now: now)
+            var bounds = (WireBound.unbounded, WireBound.unbounded)
+            if !clustering.isEmpty {
+                let ck = try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now)
+                bounds = (.inclusive(ck), .inclusive(ck))
+            }
+            let rows = try await readRows(c, ClientRead(table: table, key: partition, lower: bounds.0, upper: bounds.1,
+                                                       consistency: level.rawValue))
+            printRows(rows, d, json: json)
+            if rows.isEmpty && !json { print("(no rows)") }
+        }
+    }
+}
+
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Read a partition's rows in a clustering (time) range.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var level: LevelOption
+    @Argument var table: String
+    @Option var key: [String]
+    @Option(help: "Lower bound (inclusive) on the first clustering column.") var from: String?
+    @Option(help: "Upper bound (exclusive) on the first clustering column.") var to: String?
+    @Option var limit: Int = 100
+    @Option(help: "asc or desc (newest first on a time-series table).") var order: String?
+
+    func run() throws {
+        let level = try parseLevel(self.level.consistency)
+        guard order == nil || order == "asc" || order == "desc" else { throw ValidationError("--order must be asc or desc") }
+        guard limit >= 0 else { throw ValidationError("--limit must be at least 0") }
+        let (table, key, from, to, limit, order, json) = (table, key, from, to, limit, order, connection.json)
+        try connection.with { c in
+            let d = try await tableDefinition(c, table)
+            let now = SystemClock().wallMicros()
+            let partition = try parseKey(key, d.partitionKey, what: "--key", now: now)
+            let range = ClusteringRange(lower: try clusteringBound(from, d, now: now, inclusive: true),
+                                        upper: try clusteringBound(to, d, now: now, inclusive: false))
+            let descending = order.map { $0 == "desc" } ?? (d.options.clusteringOrder == .descending)
+            let rows = try await readRows(c, ClientRead(table: table, key: partition, lower: range.wireBounds.lower,
+                                                       upper: range.wireBounds.upper, limit: UInt64(limit),
+                                                       descending: descending, consistency: level.rawValue))
+            printRows(rows, d, json: json)
+            if !json { print("(\(rows.count) rows)") }
+        }
+    }
+}
+
+func readRows(_ c: RemoteConnection, _ read: ClientRead) async throws -> [Row] {
+    switch try await c.request(.read(read)) {
+    case .rows(nil): return []
+    case .rows(let bytes?): return try PartitionUpdate(decoding: bytes).rows
+    case .error(let e): throw RequestFailure(e.requestError.description)
+    default: throw ValidationError("the node answered a read with something other than rows")
+    }
+}

@@ -1,0 +1,269 @@
+// `ringtail cluster …`: a local cluster of node processes on 127.0.0.1
+// (see LocalCluster): up, status, stop, kill, pause, resume, start, down, clean.
+import ArgumentParser
+import Foundation
+import Glibc
+import NIOPosix
+import RingtailCore
+import RingtailServer
+import RingtailSimulation
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run a local cluster of node processes on 127.0.0.1.",
+        subcommands: [Up.self, Status.self, Stop.self, Kill.self, Pause.self, Resume.self, Start.self, Down.self, Clean.self])
+
+    struct Where: ParsableArguments {
+        @Option(name: .customLong("dir"), help: "The cluster's folder.") var directory = LocalCluster.defaultDirectory
+        func load() throws -> LocalCluster {
+            do { return try LocalCluster.load(directory) } catch {
+                throw ValidationError("no local cluster in \(directory) (start one with: ringtail cluster up --nodes 3)")
+            }
+        }
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create (or restart) a local cluster and return once every node is up.")
+        @OptionGroup var location: Where
+        @Option(help: "Nodes (new cluster only).") var nodes: Int = 3
+        @Option(help: "Datacenters dc1…dcD.") var datacenters: Int = 1
+        @Option(help: "Racks per datacenter.") var racks: Int = 3
+        @Option(help: "Cluster name.") var name = "ringtail"
+        @Option(name: .customLong("peer-port"), help: "Node K listens for peers on this port + K.") var peerPort = 7400
+        @Option(name: .customLong("client-port"), help: "Node K listens for clients on this port + K.") var clientPort = 9400
+        @Option(help: "Seconds to wait for each node.") var timeout: Double = 60
+
+        func run() throws {
+            let cluster = try prepare()
+            for m in cluster.members {
+                if cluster.runningPID(m) != nil { continue }
+                let pid = try cluster.spawn(m)
+                print("started \(m.name) (pid \(pid), \(m.datacenter)/\(m.rack), peers 127.0.0.1:\(m.peerPort), clients 127.0.0.1:\(m.clientPort))")
+                try awaitNormal(cluster, m, timeout: timeout)
+            }
+            try awaitAllUp(cluster, timeout: timeout)
+            let report = try blocking {
+                let c = try await RemoteConnection.connect(to: cluster.clientEndpoint(cluster.members[0]),
+                                                           group: MultiThreadedEventLoopGroup.singleton)
+                defer { c.close() }
+                return try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+            }
+            printStatus(report)
+            print("cluster \(cluster.clusterName) is up in \(cluster.directory): \(cluster.members.count) nodes")
+        }
+
+        func prepare() throws -> LocalCluster {
+            let dir = URL(fileURLWithPath: location.directory).standardizedFileURL.path
+            if FileManager.default.fileExists(atPath: dir + "/" + LocalCluster.layoutFile) {
+                var c = try LocalCluster.load(dir)
+                c.directory = dir
+                if c.members.count != nodes && nodes != 3 {
+                    throw ValidationError("\(dir) holds a cluster of \(c.members.count) nodes; `ringtail cluster clean --dir \(location.directory)` first to make another")
+                }
+                return c
+            }
+            guard (1...100).contains(nodes), (1...nodes).contains(datacenters), (1...100).contains(racks) else {
+                throw ValidationError("need 1 <= datacenters <= nodes <= 100 and 1 <= racks <= 100")
+            }
+            guard peerPort + nodes < 65536, clientPort + nodes < 65536, abs(peerPort - clientPort) > nodes else {
+                throw ValidationError("--peer-port and --client-port ranges must fit below 65536 and not overlap")
+            }
+            let dealt = SimulatedCluster.Options.dealt(nodes: nodes, datacenters: datacenters, racksPerDatacenter: racks)
+            var c = LocalCluster(clusterName: name, members: dealt.enumerated().map { i, n in
+                LocalCluster.Member(name: n.id.name, datacenter: n.location.datacenter, rack: n.location.rack,
+                                    peerPort: peerPort + i + 1, clientPort: clientPort + i + 1)
+            })
+            c.directory = dir
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try c.save()
+            for m in c.members { try c.writeConfig(m) }
+            return c
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Processes of the local cluster, and the cluster as a running node sees it.")
+        @OptionGroup var location: Where
+        @Flag var json = false
+        func run() throws {
+            let cluster = try location.load()
+            var processes: [[String: Any]] = []
+            for m in cluster.members {
+                let pid = cluster.runningPID(m)
+                var paused = false
+                if let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                   let close = stat.lastIndex(of: ")") {
+                    paused = stat[stat.index(close, offsetBy: 2)] == "T"
+                }
+                let state = pid == nil ? "stopped" : paused ? "paused" : "running"
+                processes.append(["node": m.name, "pid": pid.map { Int($0) } ?? 0, "process": state])
+                if !json { print("\(m.name)  \(state)\(pid.map { " (pid \($0))" } ?? "")  log \(cluster.logPath(m))") }
+            }
+            let endpoint = cluster.members.first { m in
+                processes.contains { ($0["node"] as? String) == m.name && ($0["process"] as? String) == "running" }
+            }.map(cluster.clientEndpoint)
+            guard let endpoint else {
+                if json { print(Values.jsonLine(["processes": processes])) } else { print("no node is running") }
+                return
+            }
+            let report = try? blocking {
+                let c = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton)
+                defer { c.close() }
+                return try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+            }
+            if json {
+                print(Values.jsonLine(["processes": processes]))
+                if let report { try printJSON(report) }
+            } else if let report {
+                print("")
+                printStatus(report)
+            }
+        }
+    }
+
+    struct NodeArgument: ParsableArguments {
+        @OptionGroup var location: Where
+        @Argument(help: "The node (n1, n2, …).") var node: String
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGTERM a node: it drains, flushes and exits; waits for it.")
+        @OptionGroup var target: NodeArgument
+        func run() throws {
+            let c = try target.location.load()
+            let m = try c.member(target.node)
+            guard c.signal(m, SIGTERM) else { print("\(m.name) is not running"); return }
+            guard c.awaitExit(m, timeout: 60) else { throw ValidationError("\(m.name) did not exit within 60 s of SIGTERM") }
+            print("stopped \(m.name)")
+        }
+    }
+
+    struct Kill: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGKILL a node (no drain, no flush: the commit log replays at start).")
+        @OptionGroup var target: NodeArgument
+        func run() throws {
+            let c = try target.location.load()
+            let m = try c.member(target.node)
+            guard c.signal(m, SIGKILL) else { print("\(m.name) is not running"); return }
+            _ = c.awaitExit(m, timeout: 10)
+            print("killed \(m.name)")
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGSTOP a node: it stops answering but keeps its connections.")
+        @OptionGroup var target: NodeArgument
+        func run() throws {
+            let c = try target.location.load()
+            let m = try c.member(target.node)
+            guard c.signal(m, SIGSTOP) else { throw ValidationError("\(m.name) is not running") }
+            print("paused \(m.name)")
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGCONT a paused node.")
+        @OptionGroup var target: NodeArgument
+        func run() throws {
+            let c = try target.location.load()
+            let m = try c.member(target.node)
+            guard c.signal(m, SIGCONT) else { throw ValidationError("\(m.name) is not running") }
+            print("resumed \(m.name)")
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a stopped or killed node and wait until it is up.")
+        @OptionGroup var target: NodeArgument
+        @Option(help: "Seconds to wait.") var timeout: Double = 60
+        func run() throws {
+            let c = try target.location.load()
+            let m = try c.member(target.node)
+            if c.runningPID(m) != nil { print("\(m.name) is already running"); return }
+            let pid = try c.spawn(m)
+            try awaitNormal(c, m, timeout: timeout)
+            print("started \(m.name) (pid \(pid))")
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop every node (SIGTERM; SIGKILL after 60 s).")
+        @OptionGroup var location: Where
+        func run() throws {
+            let c = try location.load()
+            try stopAll(c)
+        }
+    }
+
+    struct Clean: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop every node and delete the cluster's folder.")
+        @OptionGroup var location: Where
+        func run() throws {
+            guard let c = try? LocalCluster.load(location.directory) else {
+                print("no local cluster in \(location.directory)")
+                return
+            }
+            try stopAll(c)
+            try FileManager.default.removeItem(atPath: c.directory)
+            print("removed \(c.directory)")
+        }
+    }
+}
+
+func stopAll(_ c: LocalCluster) throws {
+    for m in c.members {
+        if c.signal(m, SIGCONT), c.signal(m, SIGTERM) { print("stopping \(m.name)") }
+    }
+    for m in c.members where !c.awaitExit(m, timeout: 60) {
+        c.signal(m, SIGKILL)
+        _ = c.awaitExit(m, timeout: 10)
+        print("\(m.name) did not stop within 60 s; killed it")
+    }
+    print("every node of \(c.clusterName) is stopped")
+}
+
+/// Waits until the node answers on its client port and owns tokens.
+func awaitNormal(_ c: LocalCluster, _ m: LocalCluster.Member, timeout: Double) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    let endpoint = c.clientEndpoint(m)
+    while Date() < deadline {
+        guard c.runningPID(m) != nil else {
+            let tail = (try? String(contentsOfFile: c.logPath(m), encoding: .utf8))?.split(separator: "\n").suffix(10).joined(separator: "\n") ?? ""
+            throw ValidationError("\(m.name) exited while starting; the end of \(c.logPath(m)):\n\(tail)")
+        }
+        let normal = (try? blocking { () async throws -> Bool in
+            let conn = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(1))
+            defer { conn.close() }
+            let s = try document(try await conn.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+            return s.nodes.contains { $0.name == m.name && $0.status == "NORMAL" }
+        }) ?? false
+        if normal { return }
+        usleep(200_000)
+    }
+    throw ValidationError("\(m.name) was not up within \(Int(timeout)) s; see \(c.logPath(m))")
+}
+
+/// Waits until every running node sees every running node up.
+func awaitAllUp(_ c: LocalCluster, timeout: Double) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    let running = c.members.filter { c.runningPID($0) != nil }
+    let names = Set(running.map(\.name))
+    while Date() < deadline {
+        var all = true
+        for m in running {
+            let ok = (try? blocking { () async throws -> Bool in
+                let conn = try await RemoteConnection.connect(to: c.clientEndpoint(m), group: MultiThreadedEventLoopGroup.singleton,
+                                                              timeout: .seconds(1))
+                defer { conn.close() }
+                let s = try document(try await conn.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+                return names.isSubset(of: Set(s.nodes.filter { $0.state == "UP" && $0.status == "NORMAL" }.map(\.name)))
+            }) ?? false
+            if !ok { all = false; break }
+        }
+        if all { return }
+        usleep(200_000)
+    }
+    throw ValidationError("not every node saw every other up within \(Int(timeout)) s")
+}

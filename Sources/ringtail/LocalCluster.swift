@@ -1,0 +1,152 @@
+// A local cluster: N `ringtail node` processes on 127.0.0.1 under one
+// folder, each with its own ports, data directory, configuration and log:
+//
+//   DIR/cluster.json        layout (names, ports, datacenters, racks)
+//   DIR/nK/ringtail.toml    node K's configuration
+//   DIR/nK/data/            its storage
+//   DIR/nK/node.log         its log (appended across restarts)
+//   DIR/nK/node.pid         its process id while it runs
+//
+// Processes are started in their own session, so they outlive the command
+// that started them; they are signalled by the pid in node.pid, checked
+// against /proc/PID/cmdline so a reused pid is never signalled.
+import ArgumentParser
+import Foundation
+import Glibc
+import RingtailServer
+
+struct LocalCluster: Codable {
+    static let defaultDirectory = "ringtail-cluster"
+    static let layoutFile = "cluster.json"
+
+    struct Member: Codable {
+        var name: String
+        var datacenter: String
+        var rack: String
+        var peerPort: Int
+        var clientPort: Int
+    }
+
+    var clusterName: String
+    var members: [Member]
+    /// The folder (absolute); not stored.
+    var directory: String = ""
+
+    enum CodingKeys: String, CodingKey { case clusterName, members }
+
+    static func load(_ directory: String) throws -> LocalCluster {
+        let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + layoutFile))
+        var c = try JSONDecoder().decode(LocalCluster.self, from: data)
+        c.directory = dir
+        return c
+    }
+
+    func save() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: directory + "/" + Self.layoutFile))
+    }
+
+    func folder(_ m: Member) -> String { directory + "/" + m.name }
+    func configPath(_ m: Member) -> String { folder(m) + "/ringtail.toml" }
+    func pidPath(_ m: Member) -> String { folder(m) + "/node.pid" }
+    func logPath(_ m: Member) -> String { folder(m) + "/node.log" }
+    func clientEndpoint(_ m: Member) -> Endpoint { Endpoint(host: "127.0.0.1", port: m.clientPort) }
+
+    func member(_ name: String) throws -> Member {
+        guard let m = members.first(where: { $0.name == name }) else {
+            throw ValidationError("no node \(name) in \(directory); nodes: \(members.map(\.name).joined(separator: ", "))")
+        }
+        return m
+    }
+
+    /// The seeds: the first node of each datacenter.
+    var seeds: [Member] {
+        var seen = Set<String>()
+        return members.filter { seen.insert($0.datacenter).inserted }
+    }
+
+    func writeConfig(_ m: Member) throws {
+        let seedList = seeds.map { "\"127.0.0.1:\($0.peerPort)\"" }.joined(separator: ", ")
+        let text = """
+        # Written by `ringtail cluster up`; every key: docs/configuration.md
+        cluster_name = "\(clusterName)"
+        node_name = "\(m.name)"
+        listen_address = "127.0.0.1:\(m.peerPort)"
+        client_address = "127.0.0.1:\(m.clientPort)"
+        seeds = [\(seedList)]
+        datacenter = "\(m.datacenter)"
+        rack = "\(m.rack)"
+        data_directory = "data"
+        commit_log_sync = "group"
+        join_wait_ms = 1000
+        # Small memtables and fast failure detection suit a laptop demo.
+        memtable_budget_mb = 64
+        gossip_interval_ms = 500
+
+        """
+        try FileManager.default.createDirectory(atPath: folder(m), withIntermediateDirectories: true)
+        try text.write(toFile: configPath(m), atomically: true, encoding: .utf8)
+    }
+
+    // MARK: Processes
+
+    /// The node's pid if its process runs (and is this node's `ringtail node`).
+    func runningPID(_ m: Member) -> pid_t? {
+        guard let text = try? String(contentsOfFile: pidPath(m), encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
+        guard let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return nil }
+        let args = String(decoding: cmdline, as: UTF8.self)
+        guard args.contains(configPath(m)) else { return nil }
+        // A zombie (killed, not yet reaped) is not running.
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return nil }
+        return pid
+    }
+
+    /// Starts the node's process in its own session, output appended to its log.
+    func spawn(_ m: Member) throws -> pid_t {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let args = [exe, "node", "--config", configPath(m)]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath(m), O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc 2.26+; hidden behind _GNU_SOURCE in the headers).
+        posix_spawnattr_setflags(&attributes, 0x80)
+        var pid: pid_t = 0
+        let cArgs = args.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        let rc = posix_spawn(&pid, exe, &actions, &attributes, cArgs, environ)
+        guard rc == 0 else { throw ValidationError("could not start \(m.name): \(String(cString: strerror(rc)))") }
+        try "\(pid)\n".write(toFile: pidPath(m), atomically: true, encoding: .utf8)
+        return pid
+    }
+
+    /// Sends `signal` to the node; false if it was not running.
+    @discardableResult
+    func signal(_ m: Member, _ sig: Int32) -> Bool {
+        guard let pid = runningPID(m) else { return false }
+        return kill(pid, sig) == 0
+    }
+
+    /// Waits until the node's process is gone; false on timeout.
+    func awaitExit(_ m: Member, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if runningPID(m) == nil { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    func anyRunningClientEndpoint() -> Endpoint? {
+        members.first { runningPID($0) != nil }.map(clientEndpoint)
+    }
+}
