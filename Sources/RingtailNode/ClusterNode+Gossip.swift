@@ -58,6 +58,11 @@ extension ClusterNode {
         let changed = gossip.apply(states)
         guard !changed.isEmpty else { return [] }
         noteGossip(changed, before: before)
+        // A peer that announced its shutdown is down now, not after the
+        // conviction delay; its next generation's heartbeat brings it back.
+        for node in changed where node != id && gossip.endpoints[node]?.application["status"]?.value == NodeStatus.shutdown {
+            detector.remove(node)
+        }
         refreshRing(changed)
         return pullSchemaIfNeeded(changed)
     }
@@ -117,6 +122,15 @@ extension ClusterNode {
         for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
         statistics.ringChanges += 1
         rebuildRoutes()
+    }
+
+    /// This node is stopping: its gossip status says so, and every live
+    /// peer is told at once, so they hint and route around it without
+    /// waiting for the failure detector (Cassandra's shutdown announcement).
+    public func announceShutdown() -> [NodeEffect] {
+        gossip.set("status", NodeStatus.shutdown)
+        let frame = WireCodec.encode(Envelope(source: id, message: .gossipAck2(GossipAck2(states: [id: gossip.endpoints[id]!]))))
+        return peers.filter { isAlive($0) }.map { .send(to: $0, frame: frame) }
     }
 
     /// Takes `tokens` as this node's own (a node that started without

@@ -15,6 +15,8 @@ public enum NodeStatus {
     public static let joining = "JOINING"
     /// Owns its tokens and serves.
     public static let normal = "NORMAL"
+    /// Stopped gracefully; down until it starts again (with a new generation).
+    public static let shutdown = "SHUTDOWN"
 }
 
 extension ClusterNode {

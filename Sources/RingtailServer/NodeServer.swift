@@ -274,8 +274,13 @@ public final class NodeServer: @unchecked Sendable {
         loop.execute {
             guard !self.stopping else { return }
             self.stopping = true
+            guard self.node != nil else {
+                self.stopped.succeed(())  // start failed before storage opened
+                return
+            }
             self.logger.info("stopping: draining requests in flight")
             for l in self.listeners { l.close(promise: nil) }
+            self.perform(self.node.announceShutdown())
             self.drain(until: .now() + .nanoseconds(self.configuration.drainTimeout.nanosecondsClamped))
         }
     }

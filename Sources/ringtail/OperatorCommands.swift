@@ -10,11 +10,11 @@ func printStatus(_ s: StatusReport) {
     print("Owns: " + (s.ownershipKeyspace.map { "effective, under keyspace \($0)'s replication" } ?? "raw token share (no keyspace)"))
     for dc in Set(s.nodes.map(\.datacenter)).sorted() {
         print("Datacenter: \(dc)")
-        print("Status=Up/Down  State=Normal/Joining")
+        print("Status=Up/Down  State=Normal/Joining/Shut down")
         let header = ["--", "Name", "Address", "Client", "Load", "Tokens", "Owns", "Rack", "Schema"]
         var rows = [header]
         for n in s.nodes where n.datacenter == dc {
-            let code = (n.state == "UP" ? "U" : "D") + (n.status == "NORMAL" ? "N" : n.status == "JOINING" ? "J" : "?")
+            let code = (n.state == "UP" ? "U" : "D") + (["NORMAL": "N", "JOINING": "J", "SHUTDOWN": "S"][n.status] ?? "?")
             rows.append([code, n.name, n.address, n.clientAddress, ByteCount(bytes: n.loadBytes).description, "\(n.tokens)",
                          String(format: "%.1f%%", n.ownership * 100), n.rack, String(n.schema.prefix(8))])
         }
