@@ -98,3 +98,41 @@ struct CompactCommand: ParsableCommand {
         if connection.json { try printJSON(r) } else { print("\(r.answeredBy): \(r.message)") }
     }
 }
+
+struct WaitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wait",
+        abstract: "Wait until the node at --host sees a condition: `up NODE`, `down NODE`, `hints-delivered`, `schema-agreement`.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "up, down, hints-delivered or schema-agreement.") var condition: String
+    @Argument(help: "The node, for up and down.") var node: String?
+    @Option(help: "Seconds before giving up (exit 1).") var timeout: Double = 60
+
+    func run() throws {
+        guard ["up", "down", "hints-delivered", "schema-agreement"].contains(condition) else {
+            throw ValidationError("the condition must be up, down, hints-delivered or schema-agreement")
+        }
+        if (condition == "up" || condition == "down") && node == nil { throw ValidationError("\(condition) needs a node") }
+        let (condition, node) = (condition, node ?? "")
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let met = (try? connection.with { c -> Bool in
+                switch condition {
+                case "hints-delivered":
+                    return try document(try await c.request(.admin(command: "hints", argument: "")), as: HintsReport.self).pendingHints == 0
+                default:
+                    let s = try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+                    if condition == "schema-agreement" { return s.schemaAgreement }
+                    let state = s.nodes.first { $0.name == node }?.state
+                    return condition == "up" ? state == "UP" : state == "DOWN"
+                }
+            }) ?? false
+            if met {
+                print(condition == "up" || condition == "down" ? "\(node) is \(condition)" : condition)
+                return
+            }
+            usleep(200_000)
+        }
+        throw RequestFailure("not \(condition) \(node) within \(Int(timeout)) s")
+    }
+}
