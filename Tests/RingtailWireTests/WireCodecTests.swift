@@ -27,6 +27,27 @@ import Testing
         Envelope(source: NodeID("n2"), message: .readResponse(ReadResponse(id: 4, payload: .data(nil)))),
         Envelope(source: NodeID("n2"), message: .readResponse(ReadResponse(id: 4, payload: .data([7, 7])))),
         Envelope(source: NodeID("n2"), message: .readResponse(ReadResponse(id: 4, payload: .failed("no table ks.t")))),
+        Envelope(source: NodeID("n1"), message: .hello(Hello(clusterName: "test", role: .peer, listenAddress: "127.0.0.1:7401"))),
+        Envelope(source: NodeID("client"), message: .hello(Hello(clusterName: "", protocolVersion: 9, role: .client))),
+        Envelope(source: NodeID("n2"), message: .schemaPull),
+        Envelope(source: NodeID("n2"), message: .schemaPush(SchemaPush(schema: [1, 0, 0]))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: 1, operation: .write(
+            table: "ks.t", update: [1, 2], consistency: "quorum")))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: 2, operation: .read(ClientRead(
+            table: "ks.t", key: [3], lower: .inclusive([1]), upper: .unbounded, limit: 10, descending: true,
+            consistency: "one"))))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: 3, operation: .createKeyspace([4, 5])))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: 4, operation: .createTable([6])))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: 5, operation: .dropKeyspace("ks")))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: 6, operation: .dropTable("ks.t")))),
+        Envelope(source: NodeID("c"), message: .clientRequest(ClientRequest(id: .max, operation: .admin(
+            command: "status", argument: "ks")))),
+        Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 1, reply: .ok))),
+        Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 2, reply: .rows(nil)))),
+        Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 2, reply: .rows([9, 9])))),
+        Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 3, reply: .error(WireRequestError(
+            kind: 1, consistency: "quorum", numbers: [1, 2, -3], isWrite: true, message: "Write timeout"))))),
+        Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 4, reply: .document(Array("{}".utf8))))),
     ]
 
     @Test func everyMessageRoundTrips() throws {
