@@ -108,6 +108,9 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode",
                            "RingtailSimulation", "Ringtail"]),
         .testTarget(
+            name: "RingtailServerTests",
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailServer"]),
+        .testTarget(
             name: "RingtailProcessTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "ringtail"]),
     ],

@@ -84,11 +84,20 @@ public struct ServerConfiguration: Sendable {
         var write_request_timeout_ms: Int?
         var read_request_timeout_ms: Int?
         var gossip_interval_ms: Int?
-        var phi_convict_threshold: Double?
+        var phi_convict_threshold: Number?
         var max_frame_mb: Int?
         var replica_write_threads: Int?
         var drain_timeout_ms: Int?
         var log_level: String?
+    }
+
+    /// A TOML number written either way (`8` or `8.0`).
+    struct Number: Decodable {
+        var value: Double
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let d = try? c.decode(Double.self) { value = d } else { value = Double(try c.decode(Int.self)) }
+        }
     }
 
     /// Reads and checks a TOML file. Relative data directories are taken
@@ -190,7 +199,7 @@ public struct ServerConfiguration: Sendable {
         if let v = try ms(file.write_request_timeout_ms, "write_request_timeout_ms", 10...600_000) { c.coordinator.writeTimeout = v }
         if let v = try ms(file.read_request_timeout_ms, "read_request_timeout_ms", 10...600_000) { c.coordinator.readTimeout = v }
         if let v = try ms(file.gossip_interval_ms, "gossip_interval_ms", 10...60_000) { c.gossipInterval = v }
-        if let v = file.phi_convict_threshold {
+        if let v = file.phi_convict_threshold?.value {
             guard v >= 1 && v <= 100 else { throw fail("phi_convict_threshold must be 1...100") }
             c.phiConvictThreshold = v
         }
