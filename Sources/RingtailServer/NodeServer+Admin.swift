@@ -146,9 +146,41 @@ extension NodeServer {
             let what = argument.isEmpty ? "every table" : argument
             return document(ActionReport(answeredBy: me, action: command,
                                          message: command == "flush" ? "flushed \(what)" : "compacted \(what) (major)"))
+        case "local-read":
+            // "TABLE HEXKEY": what this replica itself stores for a partition
+            // (tombstones included), without coordination: for checkers.
+            let parts = argument.split(separator: " ").map(String.init)
+            guard parts.count == 2, let key = Self.bytes(hex: parts[1]) else { return invalid("local-read takes TABLE HEXKEY") }
+            do {
+                return .rows(try node.localPartition(table: parts[0], key: key)?.encoded())
+            } catch {
+                return invalid(error.description)
+            }
+        case "isolate":
+            // Fault injection: drop every peer frame in and out ("on"), or stop ("off").
+            guard configuration.allowFaultInjection else {
+                return invalid("fault injection is off on \(me) (allow_fault_injection = true turns it on)")
+            }
+            guard argument == "on" || argument == "off" else { return invalid("isolate takes on or off") }
+            isolated = argument == "on"
+            logger.warning("fault injection: \(isolated ? "cut off from" : "reconnected to") every peer")
+            return document(ActionReport(answeredBy: me, action: "isolate", message: isolated ? "isolated" : "reconnected"))
         default:
             return invalid("unknown operator command \(command)")
         }
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        guard hex.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex {
+            let j = hex.index(i, offsetBy: 2)
+            guard let b = UInt8(hex[i..<j], radix: 16) else { return nil }
+            out.append(b)
+            i = j
+        }
+        return out
     }
 
     func status(keyspace: String?) -> StatusReport {

@@ -66,7 +66,7 @@ extension NodeServer {
     }
 
     func send(_ frame: [UInt8], to link: PeerLink) {
-        guard !storageClosed else { return }
+        guard !storageClosed, !isolated else { return }
         if link.ready, let channel = link.channel {
             // A peer that stopped reading (paused, overloaded) fills the
             // buffer up to the high water mark; past it frames are dropped,
@@ -175,7 +175,7 @@ extension NodeServer {
     }
 
     func peerFrame(_ frame: [UInt8], from peer: NodeID, channel: Channel) {
-        guard !storageClosed else { return }
+        guard !storageClosed, !isolated else { return }
         let rejectedBefore = node.statistics.framesRejected
         let effects = node.receive(frame: frame)
         if node.statistics.framesRejected != rejectedBefore {

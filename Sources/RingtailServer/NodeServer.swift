@@ -41,6 +41,8 @@ public final class NodeServer: @unchecked Sendable {
     var stopping = false
     /// Storage is closed: nothing may touch the node any more.
     var storageClosed = false
+    /// Fault injection (`isolate`): every peer frame in and out is dropped.
+    var isolated = false
     var stopped: EventLoopPromise<Void>
     var framesDropped = 0
     var replicaWritesInFlight = 0
@@ -157,6 +159,7 @@ public final class NodeServer: @unchecked Sendable {
                     send(frame, to: target)
                 }
             case .gossipToSeed(let frame):
+                if isolated { continue }
                 let seeds = configuration.seeds.filter { $0 != configuration.listenAddress }
                 if let seed = seeds.randomElement() { send(frame, to: link(for: seed)) }
             case .setTimer(let at, let timer):
@@ -180,6 +183,10 @@ public final class NodeServer: @unchecked Sendable {
     }
 
     func send(_ frame: [UInt8], to target: NodeID) {
+        guard !isolated else {
+            framesDropped += 1
+            return
+        }
         guard let endpoint = address(of: target) else {
             framesDropped += 1
             return

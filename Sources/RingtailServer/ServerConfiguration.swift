@@ -48,6 +48,8 @@ public struct ServerConfiguration: Sendable {
     /// How long SIGTERM waits for requests in flight before flushing.
     public var drainTimeout: Duration = .seconds(10)
     public var logLevel = "info"
+    /// Whether clients may inject faults (`isolate`): for test clusters only.
+    public var allowFaultInjection = false
 
     public init(nodeName: String, listenAddress: Endpoint, clientAddress: Endpoint, dataDirectory: String) {
         self.nodeName = nodeName
@@ -89,6 +91,7 @@ public struct ServerConfiguration: Sendable {
         var replica_write_threads: Int?
         var drain_timeout_ms: Int?
         var log_level: String?
+        var allow_fault_injection: Bool?
     }
 
     /// A TOML number written either way (`8` or `8.0`).
@@ -218,6 +221,7 @@ public struct ServerConfiguration: Sendable {
             }
             c.logLevel = v
         }
+        c.allowFaultInjection = file.allow_fault_injection ?? false
         return c
     }
 

@@ -55,31 +55,8 @@ struct ClusterCommand: ParsableCommand {
         }
 
         func prepare() throws -> LocalCluster {
-            let dir = URL(fileURLWithPath: location.directory).standardizedFileURL.path
-            if FileManager.default.fileExists(atPath: dir + "/" + LocalCluster.layoutFile) {
-                var c = try LocalCluster.load(dir)
-                c.directory = dir
-                if c.members.count != nodes && nodes != 3 {
-                    throw ValidationError("\(dir) holds a cluster of \(c.members.count) nodes; `ringtail cluster clean --dir \(location.directory)` first to make another")
-                }
-                return c
-            }
-            guard (1...100).contains(nodes), (1...nodes).contains(datacenters), (1...100).contains(racks) else {
-                throw ValidationError("need 1 <= datacenters <= nodes <= 100 and 1 <= racks <= 100")
-            }
-            guard peerPort + nodes < 65536, clientPort + nodes < 65536, abs(peerPort - clientPort) > nodes else {
-                throw ValidationError("--peer-port and --client-port ranges must fit below 65536 and not overlap")
-            }
-            let dealt = SimulatedCluster.Options.dealt(nodes: nodes, datacenters: datacenters, racksPerDatacenter: racks)
-            var c = LocalCluster(clusterName: name, members: dealt.enumerated().map { i, n in
-                LocalCluster.Member(name: n.id.name, datacenter: n.location.datacenter, rack: n.location.rack,
-                                    peerPort: peerPort + i + 1, clientPort: clientPort + i + 1)
-            })
-            c.directory = dir
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try c.save()
-            for m in c.members { try c.writeConfig(m) }
-            return c
+            try LocalCluster.prepare(directory: location.directory, nodes: nodes, datacenters: datacenters, racks: racks,
+                                     name: name, peerPort: peerPort, clientPort: clientPort)
         }
     }
 

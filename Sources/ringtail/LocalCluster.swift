@@ -14,6 +14,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import RingtailServer
+import RingtailSimulation
 
 struct LocalCluster: Codable {
     static let defaultDirectory = "ringtail-cluster"
@@ -33,6 +34,36 @@ struct LocalCluster: Codable {
     var directory: String = ""
 
     enum CodingKeys: String, CodingKey { case clusterName, members }
+
+    /// The cluster in `directory` if there is one (same size, or the default
+    /// size asked for), else a new one written there: layout and configs.
+    static func prepare(directory: String, nodes: Int, datacenters: Int, racks: Int, name: String,
+                        peerPort: Int, clientPort: Int) throws -> LocalCluster {
+        let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
+        if FileManager.default.fileExists(atPath: dir + "/" + layoutFile) {
+            let c = try load(dir)
+            if c.members.count != nodes && nodes != 3 {
+                throw ValidationError("\(dir) holds a cluster of \(c.members.count) nodes; `ringtail cluster clean --dir \(directory)` first to make another")
+            }
+            return c
+        }
+        guard (1...100).contains(nodes), (1...nodes).contains(datacenters), (1...100).contains(racks) else {
+            throw ValidationError("need 1 <= datacenters <= nodes <= 100 and 1 <= racks <= 100")
+        }
+        guard peerPort + nodes < 65536, clientPort + nodes < 65536, abs(peerPort - clientPort) > nodes else {
+            throw ValidationError("--peer-port and --client-port ranges must fit below 65536 and not overlap")
+        }
+        let dealt = SimulatedCluster.Options.dealt(nodes: nodes, datacenters: datacenters, racksPerDatacenter: racks)
+        var c = LocalCluster(clusterName: name, members: dealt.enumerated().map { i, n in
+            Member(name: n.id.name, datacenter: n.location.datacenter, rack: n.location.rack,
+                   peerPort: peerPort + i + 1, clientPort: clientPort + i + 1)
+        })
+        c.directory = dir
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try c.save()
+        for m in c.members { try c.writeConfig(m) }
+        return c
+    }
 
     static func load(_ directory: String) throws -> LocalCluster {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -84,6 +115,8 @@ struct LocalCluster: Codable {
         # Small memtables and fast failure detection suit a laptop demo.
         memtable_budget_mb = 64
         gossip_interval_ms = 500
+        # A local cluster is a test rig: clients may cut a node off (ringtail faults).
+        allow_fault_injection = true
 
         """
         try FileManager.default.createDirectory(atPath: folder(m), withIntermediateDirectories: true)

@@ -8,6 +8,6 @@ struct RingtailCommand: ParsableCommand {
         abstract: "Ringtail: a Cassandra-like store with a built-in partitioned append log.",
         subcommands: [NodeCommand.self, ClusterCommand.self, KeyspaceCommand.self, TableCommand.self, PutCommand.self,
                       GetCommand.self, ScanCommand.self, DeleteCommand.self, StatusCommand.self, RingCommand.self,
-                      HintsCommand.self, FlushCommand.self, CompactCommand.self, WaitCommand.self, LocalCommand.self, InspectCommand.self,
+                      HintsCommand.self, FlushCommand.self, CompactCommand.self, WaitCommand.self, FaultsCommand.self, LocalCommand.self, InspectCommand.self,
                       SimulateCommand.self])
 }
