@@ -201,9 +201,13 @@ func stopAll(_ c: LocalCluster) throws {
     print("every node of \(c.clusterName) is stopped")
 }
 
-/// Waits until the node answers on its client port and owns tokens.
+/// Waits until the node answers on its client port and owns tokens. The
+/// answer must come from a process started now (its gossip generation is
+/// at least the wall clock's seconds at the call), not from a stale
+/// process of another cluster on the same port.
 func awaitNormal(_ c: LocalCluster, _ m: LocalCluster.Member, timeout: Double) throws {
     let deadline = Date().addingTimeInterval(timeout)
+    let startedAt = Int64(Date().timeIntervalSince1970) - 1
     let endpoint = c.clientEndpoint(m)
     while Date() < deadline {
         guard c.runningPID(m) != nil else {
@@ -214,7 +218,7 @@ func awaitNormal(_ c: LocalCluster, _ m: LocalCluster.Member, timeout: Double) t
             let conn = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(1))
             defer { conn.close() }
             let s = try document(try await conn.request(.admin(command: "status", argument: "")), as: StatusReport.self)
-            return s.nodes.contains { $0.name == m.name && $0.status == "NORMAL" }
+            return s.nodes.contains { $0.name == m.name && $0.status == "NORMAL" && $0.generation >= startedAt }
         }) ?? false
         if normal { return }
         usleep(200_000)

@@ -1,0 +1,82 @@
+// A real local cluster as a user drives it, through the `ringtail` binary:
+// three node processes on 127.0.0.1, schema, writes and reads at several
+// levels, a node killed (QUORUM still writes, ALL refused, hints pending),
+// restarted (hints delivered), a graceful stop, and garbage on a node's
+// ports (the connection is closed; the node keeps serving). Every process
+// is stopped by pid at the end (`cluster clean`).
+import Foundation
+import Glibc
+import Testing
+
+@Suite(.serialized) struct LocalClusterTests {
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try RingtailProcess.run(arguments) }
+
+    /// Opens a TCP connection to 127.0.0.1:`port`, writes `bytes`, and waits
+    /// (bounded) for the node to close it.
+    func sendRaw(_ bytes: [UInt8], port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        return recv(fd, &buffer, buffer.count, 0) == 0  // 0: the node closed the connection
+    }
+
+    @Test func aLocalClusterSurvivesAKilledNodeAndDeliversItsHints() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringtail-lc-\(getpid())").path
+        let c = ["--dir", dir]
+        let n1 = ["--host", "127.0.0.1:9711"]
+        defer { _ = try? run(["cluster", "clean"] + c) }
+        let up = try run(["cluster", "up", "--nodes", "3", "--peer-port", "7710", "--client-port", "9710", "--timeout", "60"] + c)
+        #expect(up.status == 0, "\(up.output)")
+        #expect(up.output.contains("UN  n3") && up.output.contains("all live nodes agree"), "\(up.output)")
+
+        #expect(try run(["keyspace", "create", "iot", "--rf", "3"] + n1).status == 0)
+        let table = try run(["table", "create", "iot.r", "--partition-key", "s:text", "--clustering", "ts:bigint",
+                             "--column", "v:double"] + n1)
+        #expect(table.status == 0 && table.output.contains("schema agreed"), "\(table.output)")
+        #expect(try run(["put", "iot.r", "--key", "a", "--clustering", "1", "--set", "v=1.5"] + n1).status == 0)
+        let read = try run(["get", "iot.r", "--key", "a", "--consistency", "ALL", "--json", "--host", "127.0.0.1:9713"])
+        #expect(read.output.contains("\"v\":1.5"), "\(read.output)")
+        let unknown = try run(["put", "iot.nope", "--key", "a", "--set", "v=1"] + n1)
+        #expect(unknown.status != 0 && unknown.output.contains("no table iot.nope"), "\(unknown.output)")
+
+        #expect(try run(["cluster", "kill", "n3"] + c).status == 0)
+        #expect(try run(["wait", "down", "n3", "--timeout", "30"] + n1).status == 0)
+        #expect(try run(["put", "iot.r", "--key", "a", "--clustering", "2", "--set", "v=2.5"] + n1).status == 0)
+        let all = try run(["put", "iot.r", "--key", "a", "--clustering", "3", "--set", "v=0", "--consistency", "ALL"] + n1)
+        #expect(all.status != 0 && all.output.contains("Unavailable: ALL needs 3 live replica(s), 2 alive"), "\(all.output)")
+        let hints = try run(["hints"] + n1)
+        #expect(hints.output.contains("for n3"), "\(hints.output)")
+
+        #expect(try run(["cluster", "start", "n3"] + c).status == 0)
+        #expect(try run(["wait", "hints-delivered", "--timeout", "60"] + n1).status == 0)
+        let scan = try run(["scan", "iot.r", "--key", "a", "--consistency", "ONE", "--host", "127.0.0.1:9713"])
+        #expect(scan.output.contains("(2 rows)"), "\(scan.output)")
+
+        // Garbage on both ports: an oversized frame header and a non-hello frame.
+        #expect(sendRaw([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0], port: 9711))
+        #expect(sendRaw([0, 0, 0, 0, 0, 0, 0, 0], port: 7711))
+        let status = try run(["status"] + n1)
+        #expect(status.status == 0 && status.output.contains("UN  n1"), "\(status.output)")
+        let log = try String(contentsOfFile: dir + "/n1/node.log", encoding: .utf8)
+        #expect(log.contains("exceeds the limit"), "the oversized frame is logged")
+
+        let stop = try run(["cluster", "stop", "n2"] + c)
+        #expect(stop.status == 0, "\(stop.output)")
+        let n2log = try String(contentsOfFile: dir + "/n2/node.log", encoding: .utf8)
+        #expect(n2log.contains("flushed and closed storage") && n2log.contains("stopped"))
+        let down = try run(["cluster", "down"] + c)
+        #expect(down.status == 0, "\(down.output)")
+    }
+}
