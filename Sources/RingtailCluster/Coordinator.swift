@@ -121,9 +121,15 @@ public struct Coordinator: Sendable {
     var owners: [UInt64: UInt64] = [:]
     var nextMessageID: UInt64 = 1
 
-    public init(local: NodeID, options: Options = Options()) {
+    /// - Parameter firstMessageID: where this incarnation's replica message
+    ///   ids start. Give each restart its own range (ClusterNode derives it
+    ///   from the gossip generation): a replica's late answer to the previous
+    ///   incarnation must never match a new message and count as an
+    ///   acknowledgement of a write the replica never received.
+    public init(local: NodeID, options: Options = Options(), firstMessageID: UInt64 = 1) {
         self.local = local
         self.options = options
+        nextMessageID = firstMessageID
     }
 
     /// Client requests not yet finished (replied or not).

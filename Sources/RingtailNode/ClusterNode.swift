@@ -142,7 +142,8 @@ public final class ClusterNode: @unchecked Sendable {
     var entropy: SeededEntropy
     var deliveries: [NodeID: HintDeliveryInFlight] = [:]
     var hintMessageOwners: [UInt64: NodeID] = [:]
-    /// Hint message ids live in the upper half so they never meet coordinator ids.
+    /// Hint message ids live in the upper half so they never meet coordinator
+    /// ids; like those, each incarnation starts its own range.
     var nextHintMessageID: UInt64 = 1 << 63
     var hintBudgetBytes = 0
 
@@ -177,7 +178,13 @@ public final class ClusterNode: @unchecked Sendable {
         if !ownTokens.isEmpty { gossip.set("tokens", Self.format(tokens: ownTokens)) }
         detector = PhiAccrualFailureDetector(threshold: configuration.phiConvictThreshold,
                                              initialInterval: configuration.gossipInterval)
-        coordinator = Coordinator(local: configuration.id, options: configuration.coordinator)
+        // Message ids are unique across restarts: the generation (which grows
+        // at every restart) picks the range. Replica answers still queued for
+        // the previous incarnation then match nothing here.
+        let incarnation = UInt64(truncatingIfNeeded: generation) & 0x7FFF_FFFF
+        coordinator = Coordinator(local: configuration.id, options: configuration.coordinator,
+                                  firstMessageID: incarnation << 32 | 1)
+        nextHintMessageID = 1 << 63 | incarnation << 32
         entropy = SeededEntropy(seed: seed)
         do {
             self.schema = try loadSchema()

@@ -97,3 +97,50 @@ import Testing
         #expect(!a.isAlive(b.id))
     }
 }
+
+@Suite struct IncarnationTests {
+    /// A replica's answer to the previous incarnation of a coordinator must
+    /// not count as an acknowledgement of the new incarnation's write (found
+    /// by `ringtail faults`: stale answers queued for a killed node matched
+    /// the restarted node's first message ids).
+    @Test func aStaleAnswerNeverAcknowledgesANewWrite() throws {
+        let clock = ManualClock()
+        let ring = TokenRing.empty
+            .adding(NodeID("a"), location: NodeLocation(datacenter: "dc1", rack: "r1"), tokens: [0])
+            .adding(NodeID("b"), location: NodeLocation(datacenter: "dc1", rack: "r2"), tokens: [1 << 40])
+        var schema = ClusterSchema()
+        try schema.add(KeyspaceDefinition(name: "ks", replication: .simple(replicationFactor: 2)))
+        try schema.add(TableDefinition(keyspace: "ks", name: "t"))
+        func coordinator(generation: Int64) throws -> ClusterNode {
+            var c = NodeConfiguration(id: NodeID("a"), location: NodeLocation(datacenter: "dc1", rack: "r1"), directory: "/a")
+            c.engine.background = .manual
+            let fs = CrashableFileSystem()
+            try fs.createDirectory("/a")
+            let node = try ClusterNode(configuration: c, ring: ring, schema: schema, fileSystem: fs, clock: clock,
+                                       generation: generation, seed: 1)
+            // b's heartbeat, so the coordinator holds b up and sends to it.
+            _ = node.receive(frame: WireCodec.encode(Envelope(source: NodeID("b"), message: .gossipAck2(GossipAck2(
+                states: [NodeID("b"): EndpointState(heartbeat: HeartbeatState(generation: 1, version: 1))])))))
+            return node
+        }
+        func mutationIDs(_ effects: [NodeEffect], to target: NodeID) -> [UInt64] {
+            effects.compactMap {
+                guard case .send(target, let frame) = $0, case .mutation(let m)? = try? WireCodec.decode(frame: frame).message
+                else { return nil }
+                return m.id
+            }
+        }
+        let write = WriteCommand(table: "ks.t", update: PartitionUpdate(key: [1], rows: [
+            Row(clustering: [], cells: [Cell(column: Array("v".utf8), timestamp: 5, kind: .live, value: [1])])]), level: .all)
+        let old = try coordinator(generation: 1)
+        let oldIDs = mutationIDs(old.submit(request: 1, .write(write)), to: NodeID("b"))
+        let new = try coordinator(generation: 2)
+        let newIDs = mutationIDs(new.submit(request: 1, .write(write)), to: NodeID("b"))
+        #expect(oldIDs.count == 1 && newIDs.count == 1 && Set(oldIDs).isDisjoint(with: newIDs))
+        // b's answer to the old incarnation reaches the new one: nothing is acknowledged.
+        let stale = WireCodec.encode(Envelope(source: NodeID("b"), message: .mutationResponse(MutationResponse(id: oldIDs[0]))))
+        let effects = new.receive(frame: stale)
+        #expect(!effects.contains { if case .reply = $0 { return true } else { return false } })
+        #expect(new.requestsInFlight == 1)
+    }
+}
