@@ -64,7 +64,10 @@ extension ClusterSchema {
     }
 
     /// A 64-bit digest of the encoding: what gossip compares.
-    public var digest: UInt64 { UInt64(bitPattern: Murmur3.token(encoded())) }
+    public var digest: UInt64 { Self.digest(ofEncoded: encoded()) }
+
+    /// The digest of an encoding already at hand.
+    public static func digest(ofEncoded bytes: [UInt8]) -> UInt64 { UInt64(bitPattern: Murmur3.token(bytes)) }
 
     static func encode(_ keyspace: KeyspaceDefinition, _ w: inout ByteWriter) {
         switch keyspace.replication {

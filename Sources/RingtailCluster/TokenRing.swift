@@ -161,3 +161,25 @@ public struct TokenRing: Sendable {
         return result
     }
 }
+
+extension TokenRing {
+    /// This ring with `node` at `location` owning `newTokens` instead of what
+    /// it owned before. A token another node owns stays with that node:
+    /// `refused` counts them, so input from a peer never breaks the ring's
+    /// invariants.
+    public func placing(_ node: NodeID, at location: NodeLocation, tokens newTokens: [Int64]) -> (ring: TokenRing, refused: Int) {
+        var owners = tokenOwners
+        var locations: [NodeID: NodeLocation] = [node: location]
+        for n in nodes where n != node { locations[n] = self.location(of: n) }
+        for (t, owner) in owners where owner == node { owners[t] = nil }
+        var refused = 0
+        for t in newTokens where t != Murmur3.minimumToken {
+            if let other = owners[t], other != node {
+                refused += 1
+            } else {
+                owners[t] = node
+            }
+        }
+        return (TokenRing(tokens: owners, locations: locations), refused)
+    }
+}

@@ -71,7 +71,7 @@ extension ClusterNode {
     }
 
     /// Whether this node owns tokens (and so coordinates requests).
-    public var isJoined: Bool { !ring.tokens(of: id).isEmpty }
+    public var isJoined: Bool { ring.location(of: id) != nil }
 
     /// Every other node this node has heard of, ascending.
     public var knownPeers: [NodeID] { peers }

@@ -63,7 +63,7 @@ extension ClusterNode {
         for node in changed where node != id && gossip.endpoints[node]?.application["status"]?.value == NodeStatus.shutdown {
             detector.remove(node)
         }
-        refreshRing(changed)
+        refreshRing(changed, before: before)
         return pullSchemaIfNeeded(changed)
     }
 
@@ -75,49 +75,54 @@ extension ClusterNode {
 
     static func format(tokens: [Int64]) -> String { tokens.map(String.init).joined(separator: ",") }
 
-    /// Tokens as gossiped; nil if malformed, empty, over 4096, or holding
-    /// the reserved minimum token.
+    /// Tokens as gossiped; nil if malformed, empty, over 4096, repeated, or
+    /// holding the reserved minimum token.
     static func parse(tokens text: String) -> [Int64]? {
         var out: [Int64] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let t = Int64(part), t != Murmur3.minimumToken, out.count < 4096 else { return nil }
             out.append(t)
         }
-        return out.isEmpty ? nil : out.sorted()
+        out.sort()
+        for i in out.indices.dropFirst() where out[i] == out[i - 1] { return nil }
+        return out.isEmpty ? nil : out
     }
 
-    /// Places nodes whose gossiped tokens or location differ from the ring.
-    /// A token another node already owns stays with that node (counted in
-    /// `tokenConflicts`): peer input never breaks the ring's invariants.
-    func refreshRing(_ changed: [NodeID]) {
-        var owners: [Int64: NodeID]?
-        var locations: [NodeID: NodeLocation] = [:]
+    /// The (generation, version) of what places a peer in the ring: its
+    /// tokens, datacenter and rack values. Unchanged means nothing to redo.
+    static func placementVersion(_ state: EndpointState) -> HeartbeatState {
+        let versions = ["tokens", "dc", "rack"].map { state.application[$0]?.version ?? -1 }
+        return HeartbeatState(generation: state.heartbeat.generation, version: versions.max()!)
+    }
+
+    /// Places nodes whose gossiped tokens or location changed since they
+    /// were last placed (most merges carry only heartbeats: nothing to do).
+    /// New endpoints (no heartbeat `before` the merge) join `peers`.
+    func refreshRing(_ changed: [NodeID], before: [NodeID: HeartbeatState]) {
+        var moved = false
         for node in changed where node != id {
             guard let state = gossip.endpoints[node] else { continue }
-            if !peers.contains(node) {
+            if before[node] == nil, !peers.contains(node) {
                 peers.append(node)
                 peers.sort()
             }
+            let version = Self.placementVersion(state)
+            guard placedVersions[node] != version else { continue }
+            placedVersions[node] = version
             guard let text = state.application["tokens"]?.value, let tokens = Self.parse(tokens: text),
                   let dc = state.application["dc"]?.value, let rack = state.application["rack"]?.value else { continue }
             let location = NodeLocation(datacenter: dc, rack: rack)
             if ring.location(of: node) == location && ring.tokens(of: node) == tokens { continue }
-            if owners == nil {
-                owners = ring.tokenOwners
-                for n in ring.nodes { locations[n] = ring.location(of: n) }
-            }
-            for (t, owner) in owners! where owner == node { owners![t] = nil }
-            for t in tokens {
-                if let other = owners![t], other != node {
-                    statistics.tokenConflicts += 1
-                    continue
-                }
-                owners![t] = node
-            }
-            locations[node] = location
+            let (placed, refused) = ring.placing(node, at: location, tokens: tokens)
+            statistics.tokenConflicts += refused
+            ring = placed
+            moved = true
         }
-        guard let owners else { return }
-        ring = TokenRing(tokens: owners, locations: locations)
+        if moved { adoptRing() }
+    }
+
+    /// After the ring changed: datacenters, routes, counters.
+    func adoptRing() {
         datacenters = [:]
         for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
         statistics.ringChanges += 1
@@ -136,16 +141,11 @@ extension ClusterNode {
     /// Takes `tokens` as this node's own (a node that started without
     /// tokens, once it has learned the ring) and gossips them.
     public func assign(tokens: [Int64]) {
-        precondition(ring.tokens(of: id).isEmpty, "\(id) already has tokens")
-        var owners = ring.tokenOwners
-        var locations: [NodeID: NodeLocation] = [configuration.id: configuration.location]
-        for n in ring.nodes { locations[n] = ring.location(of: n) }
-        for t in tokens where owners[t] == nil { owners[t] = id }
-        ring = TokenRing(tokens: owners, locations: locations)
-        for n in ring.nodes { datacenters[n] = ring.location(of: n)?.datacenter }
+        precondition(!isJoined, "\(id) already has tokens")
+        ring = ring.placing(id, at: configuration.location, tokens: tokens).ring
+        adoptRing()
         gossip.set("tokens", Self.format(tokens: ring.tokens(of: id)))
         gossip.set("status", NodeStatus.normal)
-        rebuildRoutes()
     }
 
     func snapshotHeartbeats(_ nodes: some Collection<NodeID>) -> [NodeID: HeartbeatState] {

@@ -73,10 +73,13 @@ extension ClusterNode {
         return []
     }
 
-    /// Deletes the hints of a batch up to its first unacknowledged one.
+    /// Deletes the hints of a batch up to its first unacknowledged one. A
+    /// hint for a table this node no longer has (dropped since) counts as
+    /// done: the replica refuses it forever, and it must not hold back the
+    /// hints after it until the hint window ends.
     func finishDelivery(to target: NodeID, _ d: HintDeliveryInFlight) {
         deliveries[target] = nil
-        let prefix = d.hints.prefix { d.acknowledged.contains($0.id) }
+        let prefix = d.hints.prefix { d.acknowledged.contains($0.id) || routes.index(forKey: $0.hint.table) == nil }
         if let last = prefix.last {
             try? hintStore.acknowledge(through: last.hint)
         }

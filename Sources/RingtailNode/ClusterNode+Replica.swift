@@ -5,27 +5,26 @@ import RingtailStorage
 import RingtailWire
 import RingtailCluster
 
-extension MutationResponse: Error {}
-
 extension ClusterNode {
     /// The local id of a table, read in place from its route (not copied out).
     func tableID(_ qualifiedName: String) -> TableID? {
         routes.index(forKey: qualifiedName).map { routes.values[$0].id }
     }
 
-    /// Decodes and routes a replica write; a failure is answered at once.
-    func replicaWrite(_ m: MutationMessage, from source: NodeID) -> Result<ReplicaWrite, MutationResponse> {
+    /// Decodes and routes a replica write for the driver to apply; a
+    /// failure is answered at once.
+    func replicaWrite(_ m: MutationMessage, from source: NodeID) -> NodeEffect {
         guard let table = tableID(m.table) else {
             statistics.mutationsFailed += 1
-            return .failure(MutationResponse(id: m.id, failure: "unknown table \(m.table) on \(id)"))
+            return send(.mutationResponse(MutationResponse(id: m.id, failure: "unknown table \(m.table) on \(id)")), to: source)
         }
         do {
             let update = try PartitionUpdate(decoding: m.update, limits: engine.options.limits)
-            return .success(ReplicaWrite(source: source, messageID: m.id, table: table, update: update,
-                                         isHint: m.hintCreatedAtMicros != nil))
+            return .applyReplicaWrite(ReplicaWrite(source: source, messageID: m.id, table: table, update: update,
+                                                   isHint: m.hintCreatedAtMicros != nil))
         } catch {
             statistics.mutationsFailed += 1
-            return .failure(MutationResponse(id: m.id, failure: "\(id): \(error.description)"))
+            return send(.mutationResponse(MutationResponse(id: m.id, failure: "\(id): \(error.description)")), to: source)
         }
     }
 

@@ -22,9 +22,6 @@ public enum NodeStatus {
 extension ClusterNode {
     static let schemaFile = "schema.bin"
 
-    /// The schema digest as gossip carries it (hex).
-    public var schemaVersion: String { String(schema.digest, radix: 16) }
-
     func loadSchema() throws(StorageError) -> ClusterSchema {
         let path = Path.join(configuration.directory, Self.schemaFile)
         guard fileSystem.fileExists(path) else { return ClusterSchema() }
@@ -47,39 +44,52 @@ extension ClusterNode {
         try adopt(next)
     }
 
-    func adopt(_ next: ClusterSchema) throws(StorageError) {
+    /// Adopts `next` (the whole schema, already merged). `initial`: at
+    /// start, when the routes, digest and gossip value do not exist yet.
+    func adopt(_ next: ClusterSchema, initial: Bool = false) throws(StorageError) {
         let changed = next != schema
+        guard changed || initial else { return }
+        var tableIDs = engineTableIDs()
         // A table whose live incarnation ended (dropped, or dropped and
         // created again): its data goes.
         for (name, entry) in schema.tableEntries where schema.tables[name] != nil {
             guard next.tables[name] == nil || next.tableEntries[name]?.timestampMicros != entry.timestampMicros,
-                  let (tableID, _) = engine.table(named: name) else { continue }
+                  let tableID = tableIDs.removeValue(forKey: name) else { continue }
             try engine.dropTable(tableID)
         }
-        for (name, table) in next.tables.sorted(by: { $0.key < $1.key }) where engine.table(named: name) == nil {
-            _ = try engine.createTable(table)
+        for (name, table) in next.tables.sorted(by: { $0.key < $1.key }) where tableIDs[name] == nil {
+            tableIDs[name] = try engine.createTable(table)
         }
         schema = next
-        rebuildRoutes()
-        guard changed else { return }
-        let path = Path.join(configuration.directory, Self.schemaFile)
-        do {
-            try fileSystem.writeAtomically(path, bytes: schema.encoded())
-        } catch {
-            throw StorageError(code: .io, message: "\(path): \(error)")
+        schemaEncoded = next.encoded()
+        schemaVersion = String(ClusterSchema.digest(ofEncoded: schemaEncoded), radix: 16)
+        rebuildRoutes(tableIDs: tableIDs)
+        if changed {
+            let path = Path.join(configuration.directory, Self.schemaFile)
+            do {
+                try fileSystem.writeAtomically(path, bytes: schemaEncoded)
+            } catch {
+                throw StorageError(code: .io, message: "\(path): \(error)")
+            }
         }
         gossip.set("schema", schemaVersion)
     }
 
+    /// The engine's tables by qualified name (one snapshot, not a lookup each).
+    func engineTableIDs() -> [String: TableID] {
+        Dictionary(engine.tableDefinitions.map { ($0.1.qualifiedName, $0.0) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Rebuilds the per-table routes from the schema and the ring.
-    func rebuildRoutes() {
+    func rebuildRoutes(tableIDs: [String: TableID]? = nil) {
+        let tableIDs = tableIDs ?? engineTableIDs()
         var placements: [String: ReplicaPlacement] = [:]
         for (name, keyspace) in schema.keyspaces {
             placements[name] = ring.placement(for: keyspace.replication)
         }
         routes = [:]
         for (name, table) in schema.tables {
-            guard let id = engine.table(named: name)?.0, let keyspace = schema.keyspaces[table.keyspace],
+            guard let id = tableIDs[name], let keyspace = schema.keyspaces[table.keyspace],
                   let placement = placements[table.keyspace] else { continue }
             routes[name] = TableRoute(id: id, defaultTTLSeconds: table.options.defaultTTLSeconds,
                                       replication: keyspace.replication, placement: placement)
@@ -135,7 +145,7 @@ extension ClusterNode {
         } catch {
             return ([], .failure(.invalidRequest("\(id) could not apply the change: \(error.description)")))
         }
-        let push = WireCodec.encode(Envelope(source: id, message: .schemaPush(SchemaPush(schema: schema.encoded()))))
+        let push = WireCodec.encode(Envelope(source: id, message: .schemaPush(SchemaPush(schema: schemaEncoded))))
         return (peers.map { .send(to: $0, frame: push) }, .success(()))
     }
 

@@ -135,6 +135,12 @@ public final class ClusterNode: @unchecked Sendable {
     var peers: [NodeID]
     /// When this node last pulled the schema from a peer whose digest differed.
     var schemaPulls: [NodeID: Instant] = [:]
+    /// The placement version (see `placementVersion`) each peer was last placed at.
+    var placedVersions: [NodeID: HeartbeatState] = [:]
+    /// The schema's encoding and its digest as gossip carries it (hex),
+    /// computed once per schema change.
+    public internal(set) var schemaVersion = ""
+    public internal(set) var schemaEncoded: [UInt8] = []
     var gossipRounds = 0
     var gossip: GossipState
     @exclusivity(unchecked) var detector: PhiAccrualFailureDetector
@@ -187,13 +193,15 @@ public final class ClusterNode: @unchecked Sendable {
         nextHintMessageID = 1 << 63 | incarnation << 32
         entropy = SeededEntropy(seed: seed)
         do {
-            self.schema = try loadSchema()
-            try update(schema: schema)
+            let saved = try loadSchema()
+            var merged = saved
+            merged.merge(schema)
+            self.schema = saved
+            try adopt(merged, initial: true)
         } catch {
             try? engine.close()
             throw error
         }
-        gossip.set("schema", schemaVersion)
     }
 
     /// The first timers; call once after init.
@@ -296,10 +304,7 @@ public final class ClusterNode: @unchecked Sendable {
         case .gossipAck2(let ack2):
             return merge(ack2.states)
         case .mutation(let m):
-            switch replicaWrite(m, from: source) {
-            case .success(let write): return [.applyReplicaWrite(write)]
-            case .failure(let response): return [send(.mutationResponse(response), to: source)]
-            }
+            return [replicaWrite(m, from: source)]
         case .readRequest(let r):
             return [send(.readResponse(serveRead(r)), to: source)]
         case .mutationResponse(let response):
@@ -310,7 +315,7 @@ public final class ClusterNode: @unchecked Sendable {
             return perform(coordinator.handle(.readResponse(from: source, response), now: clock.now(),
                                               wallMicros: clock.wallMicros()))
         case .schemaPull:
-            return [send(.schemaPush(SchemaPush(schema: schema.encoded())), to: source)]
+            return [send(.schemaPush(SchemaPush(schema: schemaEncoded)), to: source)]
         case .schemaPush(let push):
             return receiveSchema(push, from: source)
         case .hello, .clientRequest, .clientResponse:

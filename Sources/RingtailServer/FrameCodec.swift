@@ -8,17 +8,20 @@ import RingtailWire
 /// Splits a stream into whole frames (header included), each as `[UInt8]`.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = [UInt8]
-    let frameBytesMax: Int
+    let limits: WireCodec.Limits
+
+    init(frameBytesMax: Int) {
+        var limits = WireCodec.Limits()
+        limits.frameBytesMax = frameBytesMax
+        self.limits = limits
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard buffer.readableBytes >= WireCodec.headerBytes,
               let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
             return .needMoreData
         }
-        guard Int(length) <= frameBytesMax else {
-            throw WireError(.oversized, "frame body of \(length) bytes exceeds the limit of \(frameBytesMax)")
-        }
-        let total = WireCodec.headerBytes + Int(length)
+        let total = WireCodec.headerBytes + (try WireCodec.bodyLength(header: length, limits: limits))
         guard buffer.readableBytes >= total, let frame = buffer.readBytes(length: total) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue

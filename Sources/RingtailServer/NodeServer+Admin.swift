@@ -89,17 +89,52 @@ public struct ActionReport: Codable, Sendable {
 }
 
 extension NodeServer {
-    func admin(_ command: String, _ argument: String) -> ClientReply {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func document<T: Encodable>(_ value: T) -> ClientReply {
-            do {
-                return .document(Array(try encoder.encode(value)))
-            } catch {
-                return .error(WireRequestError(kind: 3, message: "encoding the answer failed: \(error)"))
+    /// Answers an operator command through `reply`, on the loop: at once,
+    /// or (flush, compact: storage work that may take minutes) after it ran
+    /// on the thread pool, so the loop keeps gossiping and serving meanwhile.
+    func admin(_ command: String, _ argument: String, reply: @escaping @Sendable (ClientReply) -> Void) {
+        guard command == "flush" || command == "compact" else {
+            reply(admin(command, argument))
+            return
+        }
+        let me = node.id.name
+        var table: TableID?
+        if !argument.isEmpty {
+            guard let (id, _) = node.engine.table(named: argument) else {
+                reply(.error(.invalid("unknown table \(argument)")))
+                return
+            }
+            table = id
+        }
+        let (engine, target) = (node.engine, table)
+        pool.runIfActive(eventLoop: loop) { () throws -> Void in
+            if command == "flush" { try engine.flush() } else { try engine.compact(target, major: true) }
+        }.whenComplete { result in
+            switch result {
+            case .success:
+                let what = argument.isEmpty ? "every table" : argument
+                reply(Self.document(ActionReport(answeredBy: me, action: command,
+                                                 message: command == "flush" ? "flushed \(what)" : "compacted \(what) (major)")))
+            case .failure(let error):
+                reply(.error(WireRequestError(kind: WireRequestError.failureKind, message: "\(command) failed on \(me): \(error)")))
             }
         }
-        func invalid(_ m: String) -> ClientReply { .error(WireRequestError(kind: 3, message: m)) }
+    }
+
+    static func document<T: Encodable>(_ value: T) -> ClientReply {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            return .document(Array(try encoder.encode(value)))
+        } catch {
+            return .error(.invalid("encoding the answer failed: \(error)"))
+        }
+    }
+
+    /// The commands answered at once, on the loop.
+    func admin(_ command: String, _ argument: String) -> ClientReply {
+        func document<T: Encodable>(_ value: T) -> ClientReply { Self.document(value) }
+        func invalid(_ m: String) -> ClientReply { .error(.invalid(m)) }
         let me = node.id.name
         switch command {
         case "status":
@@ -126,31 +161,13 @@ extension NodeServer {
                                         received: node.statistics.hintsReceived))
         case "schema":
             return document(SchemaReport(answeredBy: me, digest: node.schemaVersion,
-                                         encoded: Data(node.schema.encoded()).base64EncodedString(),
+                                         encoded: Data(node.schemaEncoded).base64EncodedString(),
                                          agreement: node.schemaAgreement))
-        case "flush", "compact":
-            var table: TableID?
-            if !argument.isEmpty {
-                guard let (id, _) = node.engine.table(named: argument) else { return invalid("unknown table \(argument)") }
-                table = id
-            }
-            do {
-                if command == "flush" {
-                    try node.engine.flush()
-                } else {
-                    try node.engine.compact(table, major: true)
-                }
-            } catch {
-                return .error(WireRequestError(kind: 2, message: "\(command) failed on \(me): \(error.description)"))
-            }
-            let what = argument.isEmpty ? "every table" : argument
-            return document(ActionReport(answeredBy: me, action: command,
-                                         message: command == "flush" ? "flushed \(what)" : "compacted \(what) (major)"))
         case "local-read":
             // "TABLE HEXKEY": what this replica itself stores for a partition
             // (tombstones included), without coordination: for checkers.
             let parts = argument.split(separator: " ").map(String.init)
-            guard parts.count == 2, let key = Self.bytes(hex: parts[1]) else { return invalid("local-read takes TABLE HEXKEY") }
+            guard parts.count == 2, let key = Hex.decode(parts[1]) else { return invalid("local-read takes TABLE HEXKEY") }
             do {
                 return .rows(try node.localPartition(table: parts[0], key: key)?.encoded())
             } catch {
@@ -168,19 +185,6 @@ extension NodeServer {
         default:
             return invalid("unknown operator command \(command)")
         }
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        guard hex.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var i = hex.startIndex
-        while i < hex.endIndex {
-            let j = hex.index(i, offsetBy: 2)
-            guard let b = UInt8(hex[i..<j], radix: 16) else { return nil }
-            out.append(b)
-            i = j
-        }
-        return out
     }
 
     func status(keyspace: String?) -> StatusReport {

@@ -71,25 +71,19 @@ extension NodeServer {
             // A peer that stopped reading (paused, overloaded) fills the
             // buffer up to the high water mark; past it frames are dropped,
             // as the network would: coordinators time out and hint.
-            guard channel.isWritable else {
-                framesDropped += 1
-                return
-            }
+            guard channel.isWritable else { return }
             channel.writeFrame(frame)
             unflushed[ObjectIdentifier(channel)] = channel
             return
         }
-        guard link.queuedBytes + frame.count <= PeerLink.queueBytesMax else {
-            framesDropped += 1
-            return
-        }
+        guard link.queuedBytes + frame.count <= PeerLink.queueBytesMax else { return }
         link.queue.append(frame)
         link.queuedBytes += frame.count
         connect(link)
     }
 
     func connect(_ link: PeerLink) {
-        guard !link.connecting, link.channel == nil, !stopping || node.requestsInFlight > 0 else { return }
+        guard !link.connecting, link.channel == nil, !storageClosed else { return }
         guard NIODeadline.now() >= link.nextAttempt else {
             // Backing off: what waits for this peer is stale by the time it could go.
             dropQueue(link)
@@ -127,7 +121,6 @@ extension NodeServer {
     }
 
     func dropQueue(_ link: PeerLink) {
-        framesDropped += link.queue.count
         link.queue.removeAll()
         link.queuedBytes = 0
     }
@@ -142,7 +135,6 @@ extension NodeServer {
         }
         guard let (peer, _) = checkHello(frame, from: channel, expected: .peer) else { return }
         link.ready = true
-        link.peer = peer
         link.backoff = PeerLink.backoffMin
         if link.failing { logger.info("reconnected to peer", metadata: ["peer": "\(peer)", "address": "\(link.endpoint)"]) }
         link.failing = false
@@ -200,35 +192,33 @@ extension NodeServer {
             return
         }
         if stopping {
-            respond(session, request.id, .error(WireRequestError(kind: 4, message: "\(node.id) is shutting down")))
+            respond(session, request.id, .error(.coordinatorLost("\(node.id) is shutting down")))
             return
         }
         if case .admin(let command, let argument) = request.operation {
-            respond(session, request.id, admin(command, argument))
+            admin(command, argument) { self.respond(session, request.id, $0) }
             return
         }
         guard pendingClients.count < Self.clientRequestsMax else {
-            respond(session, request.id, .error(WireRequestError(kind: 5, message: "\(node.id) is overloaded: \(pendingClients.count) requests in flight")))
+            respond(session, request.id, .error(.overloaded("\(node.id) is overloaded: \(pendingClients.count) requests in flight")))
             return
         }
         let ours = nextRequest
         nextRequest += 1
-        var key: [UInt8] = []
-        if case .read(let read) = request.operation { key = read.key }
-        pendingClients[ours] = (session, request.id, key)
-        session.inFlight += 1
         let (effects, answer) = node.handle(client: request, as: ours)
         if let answer {
-            pendingClients[ours] = nil
-            session.inFlight -= 1
             respond(session, request.id, answer)
+        } else {
+            // The reply comes as a `.reply` effect: now (among `effects`) or later.
+            var key: [UInt8] = []
+            if case .read(let read) = request.operation { key = read.key }
+            pendingClients[ours] = (session, request.id, key)
         }
         perform(effects)
     }
 
     func replyToClient(_ request: UInt64, _ result: ClientResult) {
         guard let (session, id, key) = pendingClients.removeValue(forKey: request) else { return }
-        session.inFlight -= 1
         respond(session, id, ClientReply(result, key: key))
     }
 

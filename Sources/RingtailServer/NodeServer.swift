@@ -38,13 +38,14 @@ public final class NodeServer: @unchecked Sendable {
     var listeners: [Channel] = []
     var alive: Set<NodeID> = []
     var savedState: NodeStateFile?
+    /// `ringChanges` when node.state was last considered.
+    var savedRingChanges = 0
     var stopping = false
     /// Storage is closed: nothing may touch the node any more.
     var storageClosed = false
     /// Fault injection (`isolate`): every peer frame in and out is dropped.
     var isolated = false
     var stopped: EventLoopPromise<Void>
-    var framesDropped = 0
     var replicaWritesInFlight = 0
     /// Nesting depth of `perform`: writes are flushed when it returns to 0.
     var performing = 0
@@ -154,12 +155,14 @@ public final class NodeServer: @unchecked Sendable {
             switch effect {
             case .send(let target, let frame):
                 if target == node.id {
-                    loop.execute { self.perform(self.node.receive(frame: frame)) }
+                    loop.execute {
+                        guard !self.storageClosed else { return }
+                        self.perform(self.node.receive(frame: frame))
+                    }
                 } else {
                     send(frame, to: target)
                 }
             case .gossipToSeed(let frame):
-                if isolated { continue }
                 let seeds = configuration.seeds.filter { $0 != configuration.listenAddress }
                 if let seed = seeds.randomElement() { send(frame, to: link(for: seed)) }
             case .setTimer(let at, let timer):
@@ -183,14 +186,8 @@ public final class NodeServer: @unchecked Sendable {
     }
 
     func send(_ frame: [UInt8], to target: NodeID) {
-        guard !isolated else {
-            framesDropped += 1
-            return
-        }
-        guard let endpoint = address(of: target) else {
-            framesDropped += 1
-            return
-        }
+        // A peer with no known address yet: dropped, as the network would (the coordinator times out and hints).
+        guard let endpoint = address(of: target) else { return }
         send(frame, to: link(for: endpoint))
     }
 
@@ -267,7 +264,11 @@ public final class NodeServer: @unchecked Sendable {
                     self.logger.notice("peer is \(up ? "UP" : "DOWN")", metadata: ["peer": "\(peer)"])
                 }
             }
-            do { try self.saveState() } catch { self.logger.error("could not write node.state: \(error)") }
+            // node.state holds the ring: rewrite it only when the ring moved.
+            if self.node.statistics.ringChanges != self.savedRingChanges {
+                self.savedRingChanges = self.node.statistics.ringChanges
+                do { try self.saveState() } catch { self.logger.error("could not write node.state: \(error)") }
+            }
             self.scheduleHousekeeping()
         }
     }
@@ -293,7 +294,9 @@ public final class NodeServer: @unchecked Sendable {
     }
 
     func drain(until deadline: NIODeadline) {
-        if (node.requestsInFlight > 0 || replicaWritesInFlight > 0) && NIODeadline.now() < deadline {
+        // Replica writes in flight are waited for whatever the deadline:
+        // storage must not close under a thread still applying one.
+        if replicaWritesInFlight > 0 || (node.requestsInFlight > 0 && NIODeadline.now() < deadline) {
             loop.scheduleTask(in: .milliseconds(20)) { self.drain(until: deadline) }
             return
         }

@@ -4,7 +4,6 @@
 // caught up). Written atomically; format in docs/formats/node-state.md.
 import RingtailCore
 import RingtailCluster
-import RingtailWire
 
 struct NodeStateFile: Equatable {
     static let name = "node.state"
@@ -61,7 +60,8 @@ struct NodeStateFile: Equatable {
             throw .invalid(offset: 0, reason: "not a node state file (bad magic or too short)")
         }
         let body = bytes.count - 4
-        let stored = WireCodec.readUInt32(bytes, at: body)
+        var trailer = ByteReader(bytes, offset: body)
+        let stored = try trailer.readUInt32()
         let actual = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<body])) }
         guard stored == actual else { throw .invalid(offset: body, reason: "checksum mismatch") }
         var r = ByteReader(Array(bytes[..<body]), offset: 4)

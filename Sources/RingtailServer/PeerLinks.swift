@@ -21,8 +21,6 @@ final class PeerLink: @unchecked Sendable {
     var queuedBytes = 0
     var backoff: Duration = PeerLink.backoffMin
     var nextAttempt: NIODeadline = .uptimeNanoseconds(0)
-    /// The peer's node name, once its hello arrived.
-    var peer: NodeID?
     /// Whether the last attempt failed (so a recovery is logged once).
     var failing = false
 
@@ -115,7 +113,6 @@ final class InboundHandler: ChannelInboundHandler {
 /// One client connection: the requests it has in flight.
 final class ClientSession: @unchecked Sendable {
     let channel: Channel
-    var inFlight = 0
     var closed = false
     init(channel: Channel) { self.channel = channel }
 }

@@ -88,13 +88,13 @@ public final class RemoteConnection: @unchecked Sendable {
             }
             let id = handler.nextID
             handler.nextID += 1
-            handler.pending[id] = promise
+            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) { () -> Void in
+                handler.pending.removeValue(forKey: id)?.promise.fail(ConnectionError("\(endpoint) did not answer within \(timeout)"))
+            }
+            handler.pending[id] = (promise, timer)
             channel.writeFrame(WireCodec.encode(Envelope(source: NodeID("client"), message: .clientRequest(
                 ClientRequest(id: id, operation: operation)))))
             channel.flush()
-            channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) {
-                handler.pending.removeValue(forKey: id)?.fail(ConnectionError("\(endpoint) did not answer within \(timeout)"))
-            }
         }
         return try await promise.futureResult.get()
     }
@@ -107,7 +107,8 @@ public final class RemoteConnection: @unchecked Sendable {
 /// Matches responses to requests. Confined to the channel's event loop.
 final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = [UInt8]
-    var pending: [UInt64: EventLoopPromise<ClientReply>] = [:]
+    /// Requests in flight, each with its timeout (cancelled by the answer).
+    var pending: [UInt64: (promise: EventLoopPromise<ClientReply>, timer: Scheduled<Void>)] = [:]
     var nextID: UInt64 = 1
     var helloPromise: EventLoopPromise<Hello>?
     var peerName = ""
@@ -132,7 +133,9 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
             helloPromise?.succeed(hello)
             helloPromise = nil
         case .clientResponse(let response):
-            pending.removeValue(forKey: response.id)?.succeed(response.reply)
+            guard let waiting = pending.removeValue(forKey: response.id) else { break }
+            waiting.timer.cancel()
+            waiting.promise.succeed(response.reply)
         default:
             break
         }
@@ -153,6 +156,9 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         helloPromise = nil
         let waiting = pending
         pending = [:]
-        for p in waiting.values { p.fail(error) }
+        for p in waiting.values {
+            p.timer.cancel()
+            p.promise.fail(error)
+        }
     }
 }

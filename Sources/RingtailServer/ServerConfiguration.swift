@@ -140,6 +140,7 @@ public struct ServerConfiguration: Sendable {
         guard let clientText = file.client_address, let client = Endpoint(clientText) else {
             throw fail("client_address is required, as host:port")
         }
+        guard client != listen else { throw fail("client_address must differ from listen_address (\(listen))") }
         guard var directory = file.data_directory, !directory.isEmpty else { throw fail("data_directory is required") }
         if !directory.hasPrefix("/") {
             directory = Path.join(Path.directory(of: URL(fileURLWithPath: path).path), directory)

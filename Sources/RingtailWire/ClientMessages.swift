@@ -103,6 +103,16 @@ public struct WireRequestError: Hashable, Sendable {
     public var isWrite: Bool
     public var message: String
 
+    /// The kinds, as `kind` carries them. DO NOT CHANGE: clients read them.
+    public static let unavailableKind: UInt8 = 0, timeoutKind: UInt8 = 1, failureKind: UInt8 = 2
+    public static let invalidKind: UInt8 = 3, coordinatorLostKind: UInt8 = 4, overloadedKind: UInt8 = 5
+
+    public static func invalid(_ message: String) -> WireRequestError { WireRequestError(kind: invalidKind, message: message) }
+    public static func coordinatorLost(_ message: String) -> WireRequestError {
+        WireRequestError(kind: coordinatorLostKind, message: message)
+    }
+    public static func overloaded(_ message: String) -> WireRequestError { WireRequestError(kind: overloadedKind, message: message) }
+
     public init(kind: UInt8, consistency: String = "", numbers: [Int64] = [], isWrite: Bool = false, message: String = "") {
         self.kind = kind
         self.consistency = consistency

@@ -80,10 +80,7 @@ public enum WireCodec {
         guard frame.count >= headerBytes else {
             throw WireError(.malformed, "frame of \(frame.count) bytes is shorter than its \(headerBytes)-byte header")
         }
-        let length = Int(readUInt32(frame, at: 0))
-        guard length <= limits.frameBytesMax else {
-            throw WireError(.oversized, "frame body of \(length) bytes exceeds the limit of \(limits.frameBytesMax)")
-        }
+        let length = try bodyLength(header: readUInt32(frame, at: 0), limits: limits)
         guard frame.count == headerBytes + length else {
             throw WireError(.malformed, "frame header says \(length) body bytes, \(frame.count - headerBytes) present")
         }
@@ -106,6 +103,15 @@ public enum WireCodec {
         } catch {
             throw WireError(.malformed, "\(error)")
         }
+    }
+
+    /// The body length a frame header announces, checked against the
+    /// receiver's limit before any of the body is buffered.
+    public static func bodyLength(header length: UInt32, limits: Limits) throws(WireError) -> Int {
+        guard Int(length) <= limits.frameBytesMax else {
+            throw WireError(.oversized, "frame body of \(length) bytes exceeds the limit of \(limits.frameBytesMax)")
+        }
+        return Int(length)
     }
 
     public static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
@@ -134,10 +140,7 @@ public struct FrameSplitter: Sendable {
         var frames: [[UInt8]] = []
         var start = 0
         while buffer.count - start >= WireCodec.headerBytes {
-            let length = Int(WireCodec.readUInt32(buffer, at: start))
-            guard length <= limits.frameBytesMax else {
-                throw WireError(.oversized, "frame body of \(length) bytes exceeds the limit of \(limits.frameBytesMax)")
-            }
+            let length = try WireCodec.bodyLength(header: WireCodec.readUInt32(buffer, at: start), limits: limits)
             let total = WireCodec.headerBytes + length
             guard buffer.count - start >= total else { break }
             frames.append(Array(buffer[start..<start + total]))

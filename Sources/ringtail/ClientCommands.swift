@@ -84,7 +84,7 @@ func document<T: Decodable>(_ reply: ClientReply, as type: T.Type) throws -> T {
 
 /// The node's schema (to encode statements against).
 func fetchSchema(_ c: RemoteConnection) async throws -> ClusterSchema {
-    let report = try document(try await c.request(.admin(command: "schema", argument: "")), as: SchemaReport.self)
+    let report = try await admin(c, "schema", as: SchemaReport.self)
     guard let bytes = Data(base64Encoded: report.encoded) else { throw ValidationError("the node sent a schema that is not base64") }
     return try ClusterSchema(decoding: Array(bytes))
 }
@@ -99,21 +99,53 @@ func tableDefinition(_ c: RemoteConnection, _ name: String) async throws -> Tabl
 }
 
 func parseLevel(_ text: String) throws -> ConsistencyLevel {
-    let normalized = text.lowercased().replacingOccurrences(of: "_", with: "")
-    guard let level = ConsistencyLevel.allCases.first(where: { $0.rawValue.lowercased() == normalized }) else {
+    guard let level = ConsistencyLevel(cassandraName: text) else {
         throw ValidationError("--consistency must be one of \(ConsistencyLevel.allCases.map(\.description).joined(separator: ", "))")
     }
     return level
 }
 
-/// Waits (up to 10 s) until every live node reports the same schema.
-func awaitSchemaAgreement(_ c: RemoteConnection) async throws -> Bool {
-    for _ in 0..<100 {
-        let status = try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
-        if status.schemaAgreement { return true }
-        try await Task.sleep(for: .milliseconds(100))
+/// An operator command's JSON answer, decoded.
+func admin<T: Decodable>(_ c: RemoteConnection, _ command: String, _ argument: String = "", as type: T.Type,
+                         timeout: Duration = .seconds(30)) async throws -> T {
+    try document(try await c.request(.admin(command: command, argument: argument), timeout: timeout), as: T.self)
+}
+
+/// Connects to `endpoint`, asks one operator command, closes.
+func ask<T: Decodable>(_ endpoint: Endpoint, _ command: String, _ argument: String = "", as type: T.Type,
+                       timeout: Duration = .seconds(10)) async throws -> T {
+    let c = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton,
+                                               timeout: .seconds(2))
+    defer { c.close() }
+    return try await admin(c, command, argument, as: T.self, timeout: timeout)
+}
+
+/// Polls `condition` every 200 ms until it holds; false after `seconds`.
+func poll(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(200))
     }
     return false
+}
+
+/// Sends a create (keyspace or table) and waits for schema agreement; with
+/// `ifNotExists`, an existing one is success (and agreement is still awaited).
+func create(_ operation: ClientOperation, ifNotExists: Bool, with connection: ConnectionOptions) throws -> Bool {
+    try connection.with { c in
+        let reply = try await c.request(operation)
+        if case .error(let e) = reply, ifNotExists, e.message.hasSuffix("already exists") {
+            return try await awaitSchemaAgreement(c)
+        }
+        try expectOK(reply)
+        return try await awaitSchemaAgreement(c)
+    }
+}
+
+/// Waits (up to 10 s) until every live node reports the same schema.
+func awaitSchemaAgreement(_ c: RemoteConnection) async throws -> Bool {
+    await poll(10) { (try? await admin(c, "status", as: StatusReport.self))?.schemaAgreement ?? false }
 }
 
 struct KeyspaceCommand: ParsableCommand {
@@ -143,13 +175,7 @@ struct KeyspaceCommand: ParsableCommand {
             default: throw ValidationError("give either --rf N or --dc NAME:RF (one per datacenter)")
             }
             let keyspace = KeyspaceDefinition(name: name, replication: replication)
-            let (name, ifNotExists) = (name, ifNotExists)
-            let agreed = try connection.with { c in
-                let reply = try await c.request(.createKeyspace(keyspace.encoded()))
-                if ifNotExists, case .error(let e) = reply, e.message.hasSuffix("already exists") { return true }
-                try expectOK(reply)
-                return try await awaitSchemaAgreement(c)
-            }
+            let agreed = try create(.createKeyspace(keyspace.encoded()), ifNotExists: ifNotExists, with: connection)
             print("created keyspace \(name) (\(replication))" + (agreed ? "; schema agreed" : "; schema not yet agreed by every live node"))
         }
     }
@@ -181,14 +207,7 @@ struct TableCommand: ParsableCommand {
             let definition = try table.definition(name: name)
             var w = ByteWriter()
             definition.encode(into: &w)
-            let bytes = w.bytes
-            let ifNotExists = ifNotExists
-            let agreed = try connection.with { c in
-                let reply = try await c.request(.createTable(bytes))
-                if ifNotExists, case .error(let e) = reply, e.message.hasSuffix("already exists") { return true }
-                try expectOK(reply)
-                return try await awaitSchemaAgreement(c)
-            }
+            let agreed = try create(.createTable(w.bytes), ifNotExists: ifNotExists, with: connection)
             print("created table \(name)" + (agreed ? "; schema agreed" : "; schema not yet agreed by every live node"))
         }
     }
@@ -289,13 +308,10 @@ struct GetCommand: ParsableCommand {
             let d = try await tableDefinition(c, table)
             let now = SystemClock().wallMicros()
             let partition = try parseKey(key, d.partitionKey, what: "--key", now: now)
-            var bounds = (WireBound.unbounded, WireBound.unbounded)
-            if !clustering.isEmpty {
-                let ck = try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now)
-                bounds = (.inclusive(ck), .inclusive(ck))
-            }
-            let rows = try await readRows(c, ClientRead(table: table, key: partition, lower: bounds.0, upper: bounds.1,
-                                                       consistency: level.rawValue))
+            let slice = clustering.isEmpty ? ClusteringRange.all
+                : .single(try parseKey(clustering, d.clusteringKey, what: "--clustering", now: now))
+            let rows = try await readRows(c, ClientRead(table: table, key: partition, lower: slice.wireBounds.lower,
+                                                       upper: slice.wireBounds.upper, consistency: level.rawValue))
             printRows(rows, d, json: json)
             if rows.isEmpty && !json { print("(no rows)") }
         }

@@ -27,7 +27,7 @@ struct ClusterCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create (or restart) a local cluster and return once every node is up.")
         @OptionGroup var location: Where
-        @Option(help: "Nodes (new cluster only).") var nodes: Int = 3
+        @Option(help: "Nodes (new cluster only; default 3).") var nodes: Int?
         @Option(help: "Datacenters dc1…dcD.") var datacenters: Int = 1
         @Option(help: "Racks per datacenter.") var racks: Int = 3
         @Option(help: "Cluster name.") var name = "ringtail"
@@ -44,13 +44,8 @@ struct ClusterCommand: ParsableCommand {
                 try awaitNormal(cluster, m, timeout: timeout)
             }
             try awaitAllUp(cluster, timeout: timeout)
-            let report = try blocking {
-                let c = try await RemoteConnection.connect(to: cluster.clientEndpoint(cluster.members[0]),
-                                                           group: MultiThreadedEventLoopGroup.singleton)
-                defer { c.close() }
-                return try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
-            }
-            printStatus(report)
+            let first = cluster.clientEndpoint(cluster.members[0])
+            printStatus(try blocking { try await ask(first, "status", as: StatusReport.self) })
             print("cluster \(cluster.clusterName) is up in \(cluster.directory): \(cluster.members.count) nodes")
         }
 
@@ -67,33 +62,23 @@ struct ClusterCommand: ParsableCommand {
         func run() throws {
             let cluster = try location.load()
             var processes: [[String: Any]] = []
+            var answering: Endpoint?
             for m in cluster.members {
-                let pid = cluster.runningPID(m)
-                var paused = false
-                if let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                   let close = stat.lastIndex(of: ")") {
-                    paused = stat[stat.index(close, offsetBy: 2)] == "T"
-                }
+                let (pid, paused) = (cluster.runningPID(m), cluster.isPaused(m))
                 let state = pid == nil ? "stopped" : paused ? "paused" : "running"
+                if state == "running" && answering == nil { answering = cluster.clientEndpoint(m) }
                 processes.append(["node": m.name, "pid": pid.map { Int($0) } ?? 0, "process": state])
                 if !json { print("\(m.name)  \(state)\(pid.map { " (pid \($0))" } ?? "")  log \(cluster.logPath(m))") }
             }
-            let endpoint = cluster.members.first { m in
-                processes.contains { ($0["node"] as? String) == m.name && ($0["process"] as? String) == "running" }
-            }.map(cluster.clientEndpoint)
-            guard let endpoint else {
-                if json { print(Values.jsonLine(["processes": processes])) } else { print("no node is running") }
+            if json { print(Values.jsonLine(["processes": processes])) }
+            guard let answering else {
+                if !json { print("no node is running") }
                 return
             }
-            let report = try? blocking {
-                let c = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton)
-                defer { c.close() }
-                return try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
-            }
+            guard let report = try? blocking({ try await ask(answering, "status", as: StatusReport.self) }) else { return }
             if json {
-                print(Values.jsonLine(["processes": processes]))
-                if let report { try printJSON(report) }
-            } else if let report {
+                try printJSON(report)
+            } else {
                 print("")
                 printStatus(report)
             }
@@ -103,52 +88,49 @@ struct ClusterCommand: ParsableCommand {
     struct NodeArgument: ParsableArguments {
         @OptionGroup var location: Where
         @Argument(help: "The node (n1, n2, …).") var node: String
+
+        func resolve() throws -> (LocalCluster, LocalCluster.Member) {
+            let c = try location.load()
+            return (c, try c.member(node))
+        }
+
+        /// Sends `sig`; `wait`: then waits (up to that many seconds) for the
+        /// process to end, and a node already stopped is no error.
+        func signal(_ sig: Int32, _ done: String, wait: Double? = nil) throws {
+            let (c, m) = try resolve()
+            guard c.signal(m, sig) else {
+                if wait != nil { print("\(m.name) is not running"); return }
+                throw RequestFailure("\(m.name) is not running")
+            }
+            if let wait, !c.awaitExit(m, timeout: wait) {
+                throw RequestFailure("\(m.name) did not exit within \(Int(wait)) s")
+            }
+            print("\(done) \(m.name)")
+        }
     }
 
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "SIGTERM a node: it drains, flushes and exits; waits for it.")
         @OptionGroup var target: NodeArgument
-        func run() throws {
-            let c = try target.location.load()
-            let m = try c.member(target.node)
-            guard c.signal(m, SIGTERM) else { print("\(m.name) is not running"); return }
-            guard c.awaitExit(m, timeout: 60) else { throw ValidationError("\(m.name) did not exit within 60 s of SIGTERM") }
-            print("stopped \(m.name)")
-        }
+        func run() throws { try target.signal(SIGTERM, "stopped", wait: 60) }
     }
 
     struct Kill: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "SIGKILL a node (no drain, no flush: the commit log replays at start).")
         @OptionGroup var target: NodeArgument
-        func run() throws {
-            let c = try target.location.load()
-            let m = try c.member(target.node)
-            guard c.signal(m, SIGKILL) else { print("\(m.name) is not running"); return }
-            _ = c.awaitExit(m, timeout: 10)
-            print("killed \(m.name)")
-        }
+        func run() throws { try target.signal(SIGKILL, "killed", wait: 10) }
     }
 
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "SIGSTOP a node: it stops answering but keeps its connections.")
         @OptionGroup var target: NodeArgument
-        func run() throws {
-            let c = try target.location.load()
-            let m = try c.member(target.node)
-            guard c.signal(m, SIGSTOP) else { throw ValidationError("\(m.name) is not running") }
-            print("paused \(m.name)")
-        }
+        func run() throws { try target.signal(SIGSTOP, "paused") }
     }
 
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "SIGCONT a paused node.")
         @OptionGroup var target: NodeArgument
-        func run() throws {
-            let c = try target.location.load()
-            let m = try c.member(target.node)
-            guard c.signal(m, SIGCONT) else { throw ValidationError("\(m.name) is not running") }
-            print("resumed \(m.name)")
-        }
+        func run() throws { try target.signal(SIGCONT, "resumed") }
     }
 
     struct Start: ParsableCommand {
@@ -156,8 +138,7 @@ struct ClusterCommand: ParsableCommand {
         @OptionGroup var target: NodeArgument
         @Option(help: "Seconds to wait.") var timeout: Double = 60
         func run() throws {
-            let c = try target.location.load()
-            let m = try c.member(target.node)
+            let (c, m) = try target.resolve()
             if c.runningPID(m) != nil { print("\(m.name) is already running"); return }
             let pid = try c.spawn(m)
             try awaitNormal(c, m, timeout: timeout)
@@ -206,45 +187,42 @@ func stopAll(_ c: LocalCluster) throws {
 /// at least the wall clock's seconds at the call), not from a stale
 /// process of another cluster on the same port.
 func awaitNormal(_ c: LocalCluster, _ m: LocalCluster.Member, timeout: Double) throws {
-    let deadline = Date().addingTimeInterval(timeout)
     let startedAt = Int64(Date().timeIntervalSince1970) - 1
-    let endpoint = c.clientEndpoint(m)
-    while Date() < deadline {
-        guard c.runningPID(m) != nil else {
-            let tail = (try? String(contentsOfFile: c.logPath(m), encoding: .utf8))?.split(separator: "\n").suffix(10).joined(separator: "\n") ?? ""
-            throw ValidationError("\(m.name) exited while starting; the end of \(c.logPath(m)):\n\(tail)")
+    let up = try blocking {
+        await poll(timeout) {
+            if c.runningPID(m) == nil { return true }
+            return await c.isNormal(m, since: startedAt)
         }
-        let normal = (try? blocking { () async throws -> Bool in
-            let conn = try await RemoteConnection.connect(to: endpoint, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(1))
-            defer { conn.close() }
-            let s = try document(try await conn.request(.admin(command: "status", argument: "")), as: StatusReport.self)
-            return s.nodes.contains { $0.name == m.name && $0.status == "NORMAL" && $0.generation >= startedAt }
-        }) ?? false
-        if normal { return }
-        usleep(200_000)
     }
-    throw ValidationError("\(m.name) was not up within \(Int(timeout)) s; see \(c.logPath(m))")
+    guard c.runningPID(m) != nil else {
+        let tail = (try? String(contentsOfFile: c.logPath(m), encoding: .utf8))?.split(separator: "\n").suffix(10).joined(separator: "\n") ?? ""
+        throw ValidationError("\(m.name) exited while starting; the end of \(c.logPath(m)):\n\(tail)")
+    }
+    guard up else { throw ValidationError("\(m.name) was not up within \(Int(timeout)) s; see \(c.logPath(m))") }
 }
 
 /// Waits until every running node sees every running node up.
 func awaitAllUp(_ c: LocalCluster, timeout: Double) throws {
-    let deadline = Date().addingTimeInterval(timeout)
     let running = c.members.filter { c.runningPID($0) != nil }
-    let names = Set(running.map(\.name))
-    while Date() < deadline {
-        var all = true
-        for m in running {
-            let ok = (try? blocking { () async throws -> Bool in
-                let conn = try await RemoteConnection.connect(to: c.clientEndpoint(m), group: MultiThreadedEventLoopGroup.singleton,
-                                                              timeout: .seconds(1))
-                defer { conn.close() }
-                let s = try document(try await conn.request(.admin(command: "status", argument: "")), as: StatusReport.self)
-                return names.isSubset(of: Set(s.nodes.filter { $0.state == "UP" && $0.status == "NORMAL" }.map(\.name)))
-            }) ?? false
-            if !ok { all = false; break }
-        }
-        if all { return }
-        usleep(200_000)
+    guard try blocking({ await poll(timeout) { await c.everySeesEveryUp(running) } }) else {
+        throw ValidationError("not every node saw every other up within \(Int(timeout)) s")
     }
-    throw ValidationError("not every node saw every other up within \(Int(timeout)) s")
+}
+
+extension LocalCluster {
+    /// Whether `m` answers and owns tokens, in a generation at least `since` (wall seconds).
+    func isNormal(_ m: Member, since: Int64 = 0) async -> Bool {
+        guard let s = try? await ask(clientEndpoint(m), "status", as: StatusReport.self) else { return false }
+        return s.nodes.contains { $0.name == m.name && $0.status == "NORMAL" && $0.generation >= since }
+    }
+
+    /// Whether each of `members` sees all of them up and owning tokens.
+    func everySeesEveryUp(_ members: [Member]) async -> Bool {
+        let names = Set(members.map(\.name))
+        for m in members {
+            guard let s = try? await ask(clientEndpoint(m), "status", as: StatusReport.self),
+                  names.isSubset(of: Set(s.nodes.filter { $0.state == "UP" && $0.status == "NORMAL" }.map(\.name))) else { return false }
+        }
+        return true
+    }
 }

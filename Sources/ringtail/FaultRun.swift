@@ -43,25 +43,14 @@ final class FaultRun: Sendable {
                                            group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(2))
     }
 
-    func ask<T: Decodable>(_ name: String, _ command: String, _ argument: String = "", as type: T.Type) async throws -> T {
-        let c = try await connect(name)
-        defer { c.close() }
-        return try document(try await c.request(.admin(command: command, argument: argument), timeout: .seconds(10)), as: T.self)
-    }
-
-    /// Polls `condition` every 200 ms until it holds; false after `seconds`.
-    func waitUntil(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return false
+    /// One operator command to the node named `name`.
+    func askNode<T: Decodable>(_ name: String, _ command: String, _ argument: String = "", as type: T.Type) async throws -> T {
+        try await ask(cluster.clientEndpoint(try cluster.member(name)), command, argument, as: T.self)
     }
 
     func seenDown(_ victim: String, by observers: [String]) async -> Bool {
         for o in observers {
-            guard let s = try? await ask(o, "status", as: StatusReport.self),
+            guard let s = try? await askNode(o, "status", as: StatusReport.self),
                   s.nodes.first(where: { $0.name == victim })?.state == "DOWN" else { return false }
         }
         return true
@@ -70,26 +59,30 @@ final class FaultRun: Sendable {
     /// Every node not down by the suite's hand sees every such node up.
     func allUp() async -> Bool {
         let running = Set(live())
-        for o in running.sorted() {
-            guard let s = try? await ask(o, "status", as: StatusReport.self) else { return false }
-            let up = Set(s.nodes.filter { $0.state == "UP" && $0.status == "NORMAL" }.map(\.name))
-            guard running.isSubset(of: up) else { return false }
-        }
-        return true
+        return await cluster.everySeesEveryUp(cluster.members.filter { running.contains($0.name) })
     }
 
     // MARK: Workload
 
-    static func update(key: String, clustering: Int64, timestamp: Int64) -> [UInt8] {
-        let row = Row(clustering: KeyCodec.encodeKey([.bigint(clustering)]), cells: [
-            Cell(column: [], timestamp: timestamp, kind: .live, value: []),
-            Cell(column: Array("v".utf8), timestamp: timestamp, kind: .live, value: KeyCodec.encodeValue(.bigint(clustering))),
-        ])
-        return PartitionUpdate(key: KeyCodec.encodeKey([.text(key)]), rows: [row]).encoded()
+    static let definition = TableDefinition(keyspace: "faults", name: "data", partitionKey: [ColumnDefinition("k", .text)],
+                                            clusteringKey: [ColumnDefinition("c", .bigint)], columns: [ColumnDefinition("v", .bigint)])
+
+    /// Row `clustering` of partition `key`, with v = clustering, as `ringtail put` writes it.
+    static func update(key: String, clustering: Int64) throws -> [UInt8] {
+        let now = SystemClock().wallMicros()
+        return try RowEdits.put(definition, key: [key], clustering: ["\(clustering)"], set: ["v=\(clustering)"], ttl: nil,
+                                timestamp: now, now: now).encoded()
     }
 
+    /// A short name for an error's kind, for the summary's counts.
     static func kind(_ e: WireRequestError) -> String {
-        ["unavailable", "timeout", "failure", "invalid", "coordinator lost", "overloaded"][Int(min(e.kind, 5))]
+        switch e.requestError {
+        case .unavailable: return "unavailable"
+        case .timeout: return "timeout"
+        case .failure: return "failure"
+        case .coordinatorLost: return "coordinator lost"
+        case .invalidRequest: return e.kind == WireRequestError.overloadedKind ? "overloaded" : "invalid"
+        }
     }
 
     func writer(_ index: Int) async {
@@ -111,8 +104,8 @@ final class FaultRun: Sendable {
             }
             let c = await ledger.next()
             let key = "p\(c % Int64(partitions))"
-            let bytes = Self.update(key: key, clustering: c, timestamp: SystemClock().wallMicros())
             do {
+                let bytes = try Self.update(key: key, clustering: c)
                 switch try await connection!.request(.write(table: Self.table, update: bytes, consistency: "quorum"),
                                                      timeout: .seconds(10)) {
                 case .ok: await ledger.ack(.init(key: key, clustering: c, level: "QUORUM"))
@@ -174,11 +167,10 @@ final class FaultRun: Sendable {
         let setup = try await connect(first)
         try expectOK(try await setup.request(.createKeyspace(KeyspaceDefinition(name: "faults", replication: .simple(replicationFactor: 3)).encoded())))
         var w = ByteWriter()
-        TableDefinition(keyspace: "faults", name: "data", partitionKey: [ColumnDefinition("k", .text)],
-                        clusteringKey: [ColumnDefinition("c", .bigint)], columns: [ColumnDefinition("v", .bigint)]).encode(into: &w)
+        Self.definition.encode(into: &w)
         try expectOK(try await setup.request(.createTable(w.bytes)))
         setup.close()
-        _ = await waitUntil(10) { (try? await self.ask(first, "status", as: StatusReport.self))?.schemaAgreement ?? false }
+        _ = await poll(10) { (try? await self.askNode(first, "status", as: StatusReport.self))?.schemaAgreement ?? false }
         report.log("created keyspace faults (RF 3) and table faults.data; starting \(writers) writers and \(readers) readers at QUORUM")
 
         let workload = Task {
@@ -211,9 +203,9 @@ final class FaultRun: Sendable {
         report.readsDuringFaults = await ledger.readsChecked
         for v in await ledger.violations { report.violation(v) }
         report.log("workload stopped: \(report.acknowledged) writes acknowledged; waiting for every node's hints to be delivered")
-        let delivered = await waitUntil(120) {
+        let delivered = await poll(120) {
             for n in self.names {
-                guard let h = try? await self.ask(n, "hints", as: HintsReport.self), h.pendingHints == 0 else { return false }
+                guard let h = try? await self.askNode(n, "hints", as: HintsReport.self), h.pendingHints == 0 else { return false }
             }
             return true
         }
@@ -227,19 +219,17 @@ final class FaultRun: Sendable {
         down.withLock { _ = $0.insert(victim) }
         let m = try cluster.member(victim)
         cluster.signal(m, SIGKILL)
-        _ = await waitUntil(10) { self.cluster.runningPID(m) == nil }
+        _ = await poll(10) { self.cluster.runningPID(m) == nil }
     }
 
     func restart(_ victim: String, _ report: inout FaultReport) async throws {
         let m = try cluster.member(victim)
         let pid = try cluster.spawn(m)
         pids.withLock { $0[victim] = pid }
-        let up = await waitUntil(60) {
-            (try? await self.ask(victim, "status", as: StatusReport.self))?.nodes.contains { $0.name == victim && $0.status == "NORMAL" } ?? false
-        }
+        let up = await poll(60) { await self.cluster.isNormal(m) }
         if !up { report.violation("\(victim) did not come back within 60 s of its restart") }
         down.withLock { _ = $0.remove(victim) }
-        if !(await waitUntil(30) { await self.allUp() }) { report.violation("not every node saw every other up within 30 s of restarting \(victim)") }
+        if !(await poll(30) { await self.allUp() }) { report.violation("not every node saw every other up within 30 s of restarting \(victim)") }
     }
 
     func checkNoUnexpectedDeaths(_ report: inout FaultReport) {
@@ -267,7 +257,7 @@ final class FaultRun: Sendable {
         cluster.signal(m, SIGSTOP)
         let paused = Date()
         let observers = names.filter { $0 != victim }
-        let noticed = await waitUntil(30) { await self.seenDown(victim, by: observers) }
+        let noticed = await poll(30) { await self.seenDown(victim, by: observers) }
         let delay = Date().timeIntervalSince(paused)
         if noticed {
             report.log(String(format: "paused %@ (SIGSTOP): every other node marked it down after %.1f s", victim, delay))
@@ -279,13 +269,13 @@ final class FaultRun: Sendable {
         report.log("\(progress) writes acknowledged in 2 s with \(victim) paused")
         cluster.signal(m, SIGCONT)
         down.withLock { _ = $0.remove(victim) }
-        if !(await waitUntil(30) { await self.allUp() }) { report.violation("\(victim) was not seen up within 30 s of SIGCONT") }
+        if !(await poll(30) { await self.allUp() }) { report.violation("\(victim) was not seen up within 30 s of SIGCONT") }
         report.log("resumed \(victim); every node sees every other up")
     }
 
     /// The replicas of a partition key, from the ring a node reports.
     func replicas(of key: String) async throws -> [String] {
-        let ringReport = try await ask(names[0], "ring", as: RingReport.self)
+        let ringReport = try await askNode(names[0], "ring", as: RingReport.self)
         var owners: [Int64: NodeID] = [:]
         var locations: [NodeID: NodeLocation] = [:]
         for t in ringReport.tokens {
@@ -302,7 +292,7 @@ final class FaultRun: Sendable {
         let victims = Array(replicas.prefix(2))
         let coordinator = names.first { !victims.contains($0) }!
         for v in victims { try await kill(v) }
-        let bothDown = await waitUntil(30) {
+        let bothDown = await poll(30) {
             let first = await self.seenDown(victims[0], by: [coordinator])
             let second = await self.seenDown(victims[1], by: [coordinator])
             return first && second
@@ -313,7 +303,7 @@ final class FaultRun: Sendable {
         let c = try await connect(coordinator)
         let c1 = await ledger.next(), c2 = await ledger.next()
         let t0 = Date()
-        let quorum = try await c.request(.write(table: Self.table, update: Self.update(key: key, clustering: c1, timestamp: SystemClock().wallMicros()),
+        let quorum = try await c.request(.write(table: Self.table, update: try Self.update(key: key, clustering: c1),
                                                 consistency: "quorum"))
         let quorumSeconds = Date().timeIntervalSince(t0)
         if case .error(let e) = quorum, e.kind == 0, quorumSeconds < 1 {
@@ -322,7 +312,7 @@ final class FaultRun: Sendable {
         } else {
             report.violation("with two of three replicas down, a QUORUM write answered \(quorum) after \(quorumSeconds) s (expected Unavailable at once)")
         }
-        let one = try await c.request(.write(table: Self.table, update: Self.update(key: key, clustering: c2, timestamp: SystemClock().wallMicros()),
+        let one = try await c.request(.write(table: Self.table, update: try Self.update(key: key, clustering: c2),
                                              consistency: "one"))
         if case .ok = one {
             await ledger.ack(.init(key: key, clustering: c2, level: "ONE"))
@@ -338,11 +328,11 @@ final class FaultRun: Sendable {
 
     func isolationPhase(_ report: inout FaultReport) async throws {
         let victim = pick(live())
-        _ = try await ask(victim, "isolate", "on", as: ActionReport.self)
+        _ = try await askNode(victim, "isolate", "on", as: ActionReport.self)
         down.withLock { _ = $0.insert(victim) }
         let observers = names.filter { $0 != victim }
         let t0 = Date()
-        if await waitUntil(30, { await self.seenDown(victim, by: observers) }) {
+        if await poll(30, { await self.seenDown(victim, by: observers) }) {
             report.log(String(format: "cut %@ off the network: every other node marked it down after %.1f s", victim, Date().timeIntervalSince(t0)))
         } else {
             report.violation("\(victim) was cut off for 30 s and not every node marked it down")
@@ -350,9 +340,9 @@ final class FaultRun: Sendable {
         let progress = await writesProgress(seconds: 2)
         if progress == 0 { report.violation("no write was acknowledged while \(victim) was cut off") }
         report.log("\(progress) writes acknowledged in 2 s with \(victim) cut off")
-        _ = try await ask(victim, "isolate", "off", as: ActionReport.self)
+        _ = try await askNode(victim, "isolate", "off", as: ActionReport.self)
         down.withLock { _ = $0.remove(victim) }
-        if !(await waitUntil(30) { await self.allUp() }) { report.violation("\(victim) was not seen up within 30 s of healing") }
+        if !(await poll(30) { await self.allUp() }) { report.violation("\(victim) was not seen up within 30 s of healing") }
         report.log("healed \(victim)")
     }
 
@@ -372,7 +362,7 @@ final class FaultRun: Sendable {
             if !missing.isEmpty { report.violation("QUORUM read of \(key) misses \(missing.count) acknowledged write(s): \(missing.sorted().prefix(5))") }
             for replica in try await replicas(of: key) {
                 let r = try await connect(replica)
-                let local = try await clusterings(r.request(.admin(command: "local-read", argument: "\(Self.table) \(hex(partition))")))
+                let local = try await clusterings(r.request(.admin(command: "local-read", argument: "\(Self.table) \(Hex.encode(partition))")))
                 r.close()
                 let gone = expected.subtracting(local)
                 report.verifiedReplicas += expected.count - gone.count
@@ -396,5 +386,4 @@ final class FaultRun: Sendable {
         }
     }
 
-    func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }

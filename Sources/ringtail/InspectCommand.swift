@@ -12,7 +12,7 @@ struct InspectCommand: ParsableCommand {
         subcommands: [SSTable.self, CommitLog.self])
 
     static func hex(_ bytes: [UInt8], max: Int = 32) -> String {
-        let shown = bytes.prefix(max).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let shown = Hex.encode(bytes.prefix(max))
         return bytes.count > max ? shown + "…(\(bytes.count) bytes)" : shown
     }
 

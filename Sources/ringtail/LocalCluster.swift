@@ -35,18 +35,19 @@ struct LocalCluster: Codable {
 
     enum CodingKeys: String, CodingKey { case clusterName, members }
 
-    /// The cluster in `directory` if there is one (same size, or the default
-    /// size asked for), else a new one written there: layout and configs.
-    static func prepare(directory: String, nodes: Int, datacenters: Int, racks: Int, name: String,
+    /// The cluster in `directory` if there is one (of `nodes` nodes, when
+    /// given), else a new one written there: layout and configs.
+    static func prepare(directory: String, nodes: Int?, datacenters: Int, racks: Int, name: String,
                         peerPort: Int, clientPort: Int) throws -> LocalCluster {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         if FileManager.default.fileExists(atPath: dir + "/" + layoutFile) {
             let c = try load(dir)
-            if c.members.count != nodes && nodes != 3 {
+            if let nodes, c.members.count != nodes {
                 throw ValidationError("\(dir) holds a cluster of \(c.members.count) nodes; `ringtail cluster clean --dir \(directory)` first to make another")
             }
             return c
         }
+        let nodes = nodes ?? 3
         guard (1...100).contains(nodes), (1...nodes).contains(datacenters), (1...100).contains(racks) else {
             throw ValidationError("need 1 <= datacenters <= nodes <= 100 and 1 <= racks <= 100")
         }
@@ -125,18 +126,27 @@ struct LocalCluster: Codable {
 
     // MARK: Processes
 
-    /// The node's pid if its process runs (and is this node's `ringtail node`).
+    /// The node's pid if its process runs (and is this node's `ringtail
+    /// node`: its `--config` argument is this node's file; a zombie is not running).
     func runningPID(_ m: Member) -> pid_t? {
         guard let text = try? String(contentsOfFile: pidPath(m), encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
-        guard let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return nil }
-        let args = String(decoding: cmdline, as: UTF8.self)
-        guard args.contains(configPath(m)) else { return nil }
-        // A zombie (killed, not yet reaped) is not running.
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return nil }
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+              let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return nil }
+        let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let flag = args.firstIndex(of: "--config"), flag + 1 < args.count, args[flag + 1] == configPath(m),
+              Self.processState(pid) != "Z" else { return nil }
         return pid
     }
+
+    /// The state letter of /proc/PID/stat (R, S, D, T stopped, Z zombie…).
+    static func processState(_ pid: pid_t) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2 else { return nil }
+        return stat[stat.index(close, offsetBy: 2)]
+    }
+
+    /// Whether the node's process is stopped (SIGSTOP).
+    func isPaused(_ m: Member) -> Bool { runningPID(m).flatMap(Self.processState) == "T" }
 
     /// Starts the node's process in its own session, output appended to its log.
     func spawn(_ m: Member) throws -> pid_t {
@@ -185,6 +195,6 @@ struct LocalCluster: Codable {
     }
 
     func anyRunningClientEndpoint() -> Endpoint? {
-        members.first { runningPID($0) != nil }.map(clientEndpoint)
+        members.first { runningPID($0) != nil && !isPaused($0) }.map(clientEndpoint)
     }
 }

@@ -39,7 +39,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let keyspace = keyspace ?? ""
         let report = try connection.with { c in
-            try document(try await c.request(.admin(command: "status", argument: keyspace)), as: StatusReport.self)
+            try await admin(c, "status", keyspace, as: StatusReport.self)
         }
         if connection.json { try printJSON(report) } else { printStatus(report) }
     }
@@ -50,7 +50,7 @@ struct RingCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
         let report = try connection.with { c in
-            try document(try await c.request(.admin(command: "ring", argument: "")), as: RingReport.self)
+            try await admin(c, "ring", as: RingReport.self)
         }
         if connection.json { try printJSON(report); return }
         print("Ring as seen by \(report.answeredBy): \(report.tokens.count) tokens")
@@ -65,7 +65,7 @@ struct HintsCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
         let r = try connection.with { c in
-            try document(try await c.request(.admin(command: "hints", argument: "")), as: HintsReport.self)
+            try await admin(c, "hints", as: HintsReport.self)
         }
         if connection.json { try printJSON(r); return }
         print("\(r.answeredBy): \(r.pendingHints) hints pending (\(ByteCount(bytes: r.pendingBytes))); stored \(r.stored), delivered \(r.delivered), dropped \(r.droppedOverBudget) over budget and \(r.droppedExpired) past the hint window; received and applied \(r.received)")
@@ -80,7 +80,7 @@ struct FlushCommand: ParsableCommand {
     func run() throws {
         let table = table ?? ""
         let r = try connection.with { c in
-            try document(try await c.request(.admin(command: "flush", argument: table)), as: ActionReport.self)
+            try await admin(c, "flush", table, as: ActionReport.self)
         }
         if connection.json { try printJSON(r) } else { print("\(r.answeredBy): \(r.message)") }
     }
@@ -93,7 +93,7 @@ struct CompactCommand: ParsableCommand {
     func run() throws {
         let table = table ?? ""
         let r = try connection.with { c in
-            try document(try await c.request(.admin(command: "compact", argument: table)), as: ActionReport.self)
+            try await admin(c, "compact", table, as: ActionReport.self)
         }
         if connection.json { try printJSON(r) } else { print("\(r.answeredBy): \(r.message)") }
     }
@@ -113,26 +113,23 @@ struct WaitCommand: ParsableCommand {
             throw ValidationError("the condition must be up, down, hints-delivered or schema-agreement")
         }
         if (condition == "up" || condition == "down") && node == nil { throw ValidationError("\(condition) needs a node") }
-        let (condition, node) = (condition, node ?? "")
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let met = (try? connection.with { c -> Bool in
+        let (condition, node, timeout) = (condition, node ?? "", timeout)
+        let endpoint = try connection.endpoint()
+        // A new connection per check: the node may restart while we wait.
+        let met = try blocking {
+            await poll(timeout) {
                 switch condition {
                 case "hints-delivered":
-                    return try document(try await c.request(.admin(command: "hints", argument: "")), as: HintsReport.self).pendingHints == 0
+                    return (try? await ask(endpoint, "hints", as: HintsReport.self))?.pendingHints == 0
                 default:
-                    let s = try document(try await c.request(.admin(command: "status", argument: "")), as: StatusReport.self)
+                    guard let s = try? await ask(endpoint, "status", as: StatusReport.self) else { return false }
                     if condition == "schema-agreement" { return s.schemaAgreement }
                     let state = s.nodes.first { $0.name == node }?.state
                     return condition == "up" ? state == "UP" : state == "DOWN"
                 }
-            }) ?? false
-            if met {
-                print(condition == "up" || condition == "down" ? "\(node) is \(condition)" : condition)
-                return
             }
-            usleep(200_000)
         }
-        throw RequestFailure("not \(condition) \(node) within \(Int(timeout)) s")
+        guard met else { throw RequestFailure("not \(condition) \(node) within \(Int(timeout)) s") }
+        print(condition == "up" || condition == "down" ? "\(node) is \(condition)" : condition)
     }
 }

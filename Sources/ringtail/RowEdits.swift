@@ -68,6 +68,10 @@ enum RowEdits {
                        timestamp: Int64, now: Int64) throws -> PartitionUpdate {
         let deletion = DeletionTime(markedAt: timestamp, localDeletionTime: now)
         var update = PartitionUpdate(key: try parseKey(key, d.partitionKey, what: "--key", now: now))
+        if column != nil && (from != nil || to != nil || (clustering.isEmpty && !d.clusteringKey.isEmpty)) {
+            // Never widen a cell delete into a range or partition delete.
+            throw ValidationError("--column deletes one cell: give the row's full --clustering key, not --from/--to")
+        }
         if from != nil || to != nil {
             update.rangeTombstones = [RangeTombstone(range: ClusteringRange(
                 lower: try clusteringBound(from, d, now: now, inclusive: true),

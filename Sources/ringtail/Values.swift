@@ -1,6 +1,7 @@
 // Parsing typed values typed on the command line, and printing them back.
 import ArgumentParser
 import Foundation
+import RingtailCore
 import RingtailStorage
 
 enum Values {
@@ -20,17 +21,8 @@ enum Values {
             default: throw bad()
             }
         case .blob:
-            let hex = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
-            guard hex.count % 2 == 0 else { throw bad() }
-            var out: [UInt8] = []
-            var i = hex.startIndex
-            while i < hex.endIndex {
-                let j = hex.index(i, offsetBy: 2)
-                guard let b = UInt8(hex[i..<j], radix: 16) else { throw bad() }
-                out.append(b)
-                i = j
-            }
-            return .blob(out)
+            guard let bytes = Hex.decode(text) else { throw bad() }
+            return .blob(bytes)
         case .timestamp:
             if text == "now" { return .timestamp(nowMicros) }
             if let v = Int64(text) { return .timestamp(v) }

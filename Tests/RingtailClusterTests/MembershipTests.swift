@@ -144,3 +144,106 @@ import Testing
         #expect(new.requestsInFlight == 1)
     }
 }
+
+@Suite struct NodeSchemaTests {
+    let clock = ManualClock()
+    let fs = CrashableFileSystem()
+
+    func node(ring: TokenRing? = nil, generation: Int64 = 1) throws -> ClusterNode {
+        var c = NodeConfiguration(id: NodeID("a"), location: NodeLocation(datacenter: "dc1", rack: "r1"), directory: "/a")
+        c.engine.background = .manual
+        c.engine.syncMode = .batch
+        if !fs.fileExists("/a") { try fs.createDirectory("/a") }
+        let ring = ring ?? TokenRing.empty.adding(NodeID("a"), location: c.location, tokens: [0])
+        return try ClusterNode(configuration: c, ring: ring, schema: ClusterSchema(), fileSystem: fs, clock: clock,
+                               generation: generation, seed: 1)
+    }
+
+    static let table = TableDefinition(keyspace: "ks", name: "t", partitionKey: [ColumnDefinition("k", .text)])
+
+    func change(_ n: ClusterNode, _ body: (inout ClusterSchema, Int64) throws(RequestError) -> Void) {
+        clock.advance(by: .milliseconds(1))
+        let (_, result) = n.changeSchema(body)
+        #expect((try? result.get()) != nil)
+    }
+
+    func write(_ n: ClusterNode, key: [UInt8]) throws {
+        let row = Row(clustering: [], cells: [Cell(column: Array("v".utf8), timestamp: 1, kind: .live, value: [1])])
+        let effects = n.receive(frame: WireCodec.encode(Envelope(source: NodeID("b"), message: .mutation(MutationMessage(
+            id: 1, table: "ks.t", update: PartitionUpdate(key: key, rows: [row]).encoded())))))
+        guard case .applyReplicaWrite(let w)? = effects.first else {
+            Issue.record("expected a replica write, got \(effects)")
+            return
+        }
+        #expect(n.apply(w).failure == nil)
+    }
+
+    /// schema.bin brings the schema back at a restart, with the table's data.
+    @Test func theSchemaSurvivesARestart() throws {
+        let first = try node()
+        change(first) { (s, now) throws(RequestError) in
+            try s.add(KeyspaceDefinition(name: "ks", replication: .simple(replicationFactor: 1)), timestampMicros: now)
+        }
+        change(first) { (s, now) throws(RequestError) in try s.add(Self.table, timestampMicros: now) }
+        try write(first, key: [7])
+        let version = first.schemaVersion
+        try first.close()
+        let second = try node(generation: 2)
+        #expect(second.schema.tables["ks.t"] == Self.table && second.schemaVersion == version)
+        #expect(try second.localPartition(table: "ks.t", key: [7]) != nil)
+        // A schema.bin that does not decode stops the start with a corruption error.
+        try second.close()
+        try fs.writeAtomically("/a/schema.bin", bytes: [9, 9, 9])
+        #expect(throws: StorageError.self) { try node(generation: 3) }
+    }
+
+    /// Dropping a table deletes its data; creating it again starts empty.
+    @Test func droppedTablesLoseTheirDataAndComeBackEmpty() throws {
+        let n = try node()
+        change(n) { (s, now) throws(RequestError) in
+            try s.add(KeyspaceDefinition(name: "ks", replication: .simple(replicationFactor: 1)), timestampMicros: now)
+        }
+        change(n) { (s, now) throws(RequestError) in try s.add(Self.table, timestampMicros: now) }
+        try write(n, key: [7])
+        change(n) { (s, now) throws(RequestError) in try s.dropTable("ks.t", timestampMicros: now) }
+        #expect(n.engine.table(named: "ks.t") == nil)
+        #expect(throws: StorageError.self) { try n.localPartition(table: "ks.t", key: [7]) }
+        change(n) { (s, now) throws(RequestError) in try s.add(Self.table, timestampMicros: now) }
+        #expect(try n.localPartition(table: "ks.t", key: [7]) == nil)
+    }
+
+    /// A node without tokens coordinates nothing.
+    @Test func aJoiningNodeRefusesRequests() throws {
+        let n = try node(ring: .empty)
+        #expect(!n.isJoined)
+        let (_, answer) = n.handle(client: ClientRequest(id: 1, operation: .read(ClientRead(table: "ks.t", key: [1],
+                                                                                         consistency: "one"))), as: 1)
+        guard case .error(let e)? = answer else {
+            Issue.record("expected a refusal, got \(String(describing: answer))")
+            return
+        }
+        #expect(e.message.contains("joining"))
+    }
+
+    @Test func gossipedTokensAreChecked() {
+        #expect(ClusterNode.parse(tokens: "5,-3,9") == [-3, 5, 9])
+        for bad in ["", "5,5", "1,,2", "x", "\(Int64.min)", (0...4096).map(String.init).joined(separator: ",")] {
+            #expect(ClusterNode.parse(tokens: bad) == nil, "\(bad.prefix(20))")
+        }
+    }
+
+    /// A peer's conflicting tokens are refused once, not re-placed on every heartbeat.
+    @Test func aConflictingPeerIsPlacedOnce() throws {
+        let n = try node()
+        var state = EndpointState(heartbeat: HeartbeatState(generation: 1, version: 1), application: [
+            "dc": VersionedValue("dc1", version: 1), "rack": VersionedValue("r2", version: 1),
+            "tokens": VersionedValue("0,50", version: 1)])
+        for beat in 1...5 {
+            state.heartbeat.version = Int64(beat + 1)
+            _ = n.receive(frame: WireCodec.encode(Envelope(source: NodeID("b"), message: .gossipAck2(GossipAck2(
+                states: [NodeID("b"): state])))))
+        }
+        #expect(n.statistics.ringChanges == 1 && n.statistics.tokenConflicts == 1)
+        #expect(n.ring.tokens(of: NodeID("b")) == [50])
+    }
+}

@@ -48,6 +48,9 @@ import Testing
         #expect(try run(["put", "iot.r", "--key", "a", "--clustering", "1", "--set", "v=1.5"] + n1).status == 0)
         let read = try run(["get", "iot.r", "--key", "a", "--consistency", "ALL", "--json", "--host", "127.0.0.1:9713"])
         #expect(read.output.contains("\"v\":1.5"), "\(read.output)")
+        // A cell delete without its row's clustering key is refused, never widened to the partition.
+        let cell = try run(["delete", "iot.r", "--key", "a", "--column", "v"] + n1)
+        #expect(cell.status != 0 && cell.output.contains("--column deletes one cell"), "\(cell.output)")
         let unknown = try run(["put", "iot.nope", "--key", "a", "--set", "v=1"] + n1)
         #expect(unknown.status != 0 && unknown.output.contains("no table iot.nope"), "\(unknown.output)")
 
@@ -74,9 +77,28 @@ import Testing
 
         let stop = try run(["cluster", "stop", "n2"] + c)
         #expect(stop.status == 0, "\(stop.output)")
+        // The shutdown announcement: n1 holds n2 down at once, long before
+        // its failure detector would (about 9 s at these settings).
+        let announced = try run(["wait", "down", "n2", "--timeout", "3"] + n1)
+        #expect(announced.status == 0, "\(announced.output)")
         let n2log = try String(contentsOfFile: dir + "/n2/node.log", encoding: .utf8)
         #expect(n2log.contains("flushed and closed storage") && n2log.contains("stopped"))
         let down = try run(["cluster", "down"] + c)
         #expect(down.status == 0, "\(down.output)")
+    }
+
+    /// A configuration that does not parse: exit status 64, a message naming
+    /// the file, and no data directory created.
+    @Test func aBadConfigurationIsRefusedBeforeAnythingIsWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringtail-cfg-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + "/n1.toml"
+        try "node_name = \"n1\"\nlisten_address = \"127.0.0.1:7790\"\nclient_address = \"127.0.0.1:9790\"\ndata_directory = \"data\"\nnum_tokenz = 3\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try run(["node", "--config", config])
+        #expect(result.status == 64, "\(result.output)")
+        #expect(result.output.contains("n1.toml") && result.output.contains("num_tokenz"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/data"))
     }
 }

@@ -78,6 +78,7 @@ import Testing
             (Self.minimal.replacingOccurrences(of: "node_name = \"n1\"", with: ""), "node_name"),
             (Self.minimal.replacingOccurrences(of: "127.0.0.1:7001", with: "127.0.0.1"), "listen_address"),
             ("node_name = [", "not valid TOML"),
+            (Self.minimal.replacingOccurrences(of: "127.0.0.1:9001", with: "127.0.0.1:7001"), "must differ"),
         ]
         for (text, expected) in cases {
             do {
@@ -110,5 +111,15 @@ import Testing
             #expect(throws: DecodeError.self) { try NodeStateFile(decoding: bad) }
         }
         #expect(throws: DecodeError.self) { try NodeStateFile(decoding: Array(bytes.dropLast())) }
+    }
+
+    /// The worked example of docs/formats/node-state.md, byte for byte.
+    @Test func nodeStateMatchesTheDocumentedExample() throws {
+        let doc = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/RingtailServerTests/ServerConfigurationTests.swift",
+                                                                           with: "docs/formats/node-state.md"), encoding: .utf8)
+        let block = try #require(doc.components(separatedBy: "```hex\n").dropFirst().first?.components(separatedBy: "```").first)
+        let documented = try #require(Hex.decode(block.filter { !$0.isWhitespace }))
+        let ring = TokenRing.empty.adding(NodeID("a"), location: NodeLocation(datacenter: "dc1", rack: "r1"), tokens: [-3, 7])
+        #expect(NodeStateFile(generation: 1_795_000_000, ring: ring).encoded() == documented)
     }
 }
