@@ -1,6 +1,8 @@
 // The write path: send the mutation to every live replica, hint the ones the
-// failure detector holds down, answer when the level is met, and hint every
-// replica that has not acknowledged when the write timeout fires.
+// failure detector holds down, journal the write, answer when the level is
+// met and the journal entry is durable (or every replica has answered or
+// been hinted), and hint every replica that has not acknowledged when the
+// write timeout fires.
 import RingtailCore
 import RingtailStorage
 import RingtailWire
@@ -17,11 +19,25 @@ struct PendingWrite: Sendable {
     var lastFailure = ""
     var hintStored = false
     var replied = false
+    /// The level is met; "written" may still wait for the journal.
+    var levelMet = false
+    var journal = JournalState.none
+    var journalTimestamp: Int64 = 0
+
+    enum JournalState {
+        /// Not journaled (journaling off, or no replica was sent the write).
+        case none
+        case pending
+        case stored
+        /// The entry could not be stored: "written" waits until every
+        /// replica has answered or been hinted.
+        case failed
+    }
 }
 
 extension Coordinator {
     mutating func startWrite(_ request: UInt64, _ command: WriteCommand, _ context: ReplicaContext, now: Instant,
-                             effects: inout [CoordinatorEffect]) {
+                             wallMicros: Int64, effects: inout [CoordinatorEffect]) {
         guard let requirement = Self.admit(request, command.level, context, isWrite: true, effects: &effects) else { return }
         let messageID = takeMessageID(for: request)
         var pending = PendingWrite(command: command, requirement: requirement, datacenters: context.datacenters,
@@ -40,13 +56,19 @@ extension Coordinator {
             }
         }
         if pending.outstanding.isEmpty { owners[messageID] = nil }
-        // ANY with no live replica: the hints just stored are the acknowledgement.
+        // ANY with a replica down: the hint just stored is the acknowledgement.
         if requirement.isSatisfied(by: pending.acknowledged, hintStored: pending.hintStored,
                                    datacenterOf: { context.datacenters[$0] }) {
             pending.replied = true
             effects.append(.reply(request: request, .written))
         }
         if pending.outstanding.isEmpty { return }
+        if options.journal {
+            pending.journal = .pending
+            pending.journalTimestamp = wallMicros
+            effects.append(.journal(JournalEntry(id: messageID, timestamp: wallMicros, table: command.table,
+                                                 update: command.update, replicas: pending.outstanding)))
+        }
         writes[request] = pending
         effects.append(.setTimer(now + options.writeTimeout, .writeTimeout(request: request)))
     }
@@ -93,10 +115,13 @@ extension Coordinator {
             w.acknowledged.append(source)
         }
         let dcs = w.datacenters
-        if !w.replied {
+        if !w.replied && !w.levelMet {
             if w.requirement.isSatisfied(by: w.acknowledged, hintStored: w.hintStored, datacenterOf: { dcs[$0] }) {
-                w.replied = true
-                effects.append(.reply(request: request, .written))
+                w.levelMet = true
+                if w.journal != .pending && w.journal != .failed {
+                    w.replied = true
+                    effects.append(.reply(request: request, .written))
+                }
             } else if !w.requirement.isSatisfied(by: w.acknowledged + w.outstanding, hintStored: w.hintStored,
                                                  datacenterOf: { dcs[$0] }) {
                 w.replied = true
@@ -110,27 +135,46 @@ extension Coordinator {
             for replica in w.failed where replica != local {
                 effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
             }
-            finishWrite(request, w)
+            finishWrite(request, w, effects: &effects)
         } else {
             writes[request] = w
         }
     }
 
-    mutating func writeTimedOut(_ request: UInt64, effects: inout [CoordinatorEffect]) {
-        guard let w = writes.removeValue(forKey: request) else { return }
-        if !w.replied {
-            effects.append(.reply(request: request, .failed(.timeout(
-                level: w.command.level, received: w.requirement.counted(w.acknowledged, datacenterOf: { w.datacenters[$0] }), required: w.requirement.total, isWrite: true))))
+    /// The journal entry of a write in flight is durable (or failed).
+    mutating func journaled(_ request: UInt64, stored: Bool, effects: inout [CoordinatorEffect]) {
+        guard var w = writes.removeValue(forKey: request) else { return }
+        w.journal = stored ? .stored : .failed
+        if stored && w.levelMet && !w.replied {
+            w.replied = true
+            effects.append(.reply(request: request, .written))
         }
+        writes[request] = w
+    }
+
+    mutating func writeTimedOut(_ request: UInt64, effects: inout [CoordinatorEffect]) {
+        guard var w = writes.removeValue(forKey: request) else { return }
         // A replica that did not answer may have missed the write: hint it.
         // (Never this node: it cannot deliver a hint to itself.)
         for replica in (w.outstanding.sorted() + w.failed) where replica != local {
             effects.append(.storeHint(target: replica, table: w.command.table, update: w.command.update))
         }
-        finishWrite(request, w)
+        // Met and held only for the journal: finishWrite answers "written"
+        // after these hints, which cover every replica that may lack it.
+        if !w.replied && !w.levelMet {
+            w.replied = true
+            effects.append(.reply(request: request, .failed(.timeout(
+                level: w.command.level, received: w.requirement.counted(w.acknowledged, datacenterOf: { w.datacenters[$0] }),
+                required: w.requirement.total, isWrite: true))))
+        }
+        finishWrite(request, w, effects: &effects)
     }
 
-    mutating func finishWrite(_ request: UInt64, _ w: PendingWrite) {
+    /// Every replica acknowledged or was hinted: answer if the journal held
+    /// the answer back, and drop the journal entry.
+    mutating func finishWrite(_ request: UInt64, _ w: PendingWrite, effects: inout [CoordinatorEffect]) {
+        if w.levelMet && !w.replied { effects.append(.reply(request: request, .written)) }
+        if w.journal != .none { effects.append(.forgetJournal(id: w.messageID, timestamp: w.journalTimestamp)) }
         writes[request] = nil
         owners[w.messageID] = nil
     }

@@ -84,6 +84,13 @@ public enum CoordinatorEffect: Hashable, Sendable {
     case storeHint(target: NodeID, table: String, update: PartitionUpdate)
     case setTimer(Instant, CoordinatorTimer)
     case reply(request: UInt64, ClientResult)
+    /// Record the write in the journal durably, then hand back `.journaled`.
+    /// Performed off the node's thread if the driver likes (it may wait for
+    /// a commit log sync); the write's messages go out meanwhile.
+    case journal(JournalEntry)
+    /// Remove a journal entry (every replica acknowledged or was hinted); it
+    /// need not be durable.
+    case forgetJournal(id: UInt64, timestamp: Int64)
 }
 
 public enum CoordinatorInput: Hashable, Sendable {
@@ -92,6 +99,8 @@ public enum CoordinatorInput: Hashable, Sendable {
     case mutationResponse(from: NodeID, MutationResponse)
     case readResponse(from: NodeID, ReadResponse)
     case timer(CoordinatorTimer)
+    /// A `.journal` effect was performed: `stored` if the entry is durable.
+    case journaled(id: UInt64, stored: Bool)
 }
 
 /// In-flight client requests of one node.
@@ -109,6 +118,12 @@ public struct Coordinator: Sendable {
         public var speculativeRetryPercentile: Double? = 99
         /// Never speculate sooner than this.
         public var speculativeRetryMin: Duration = .milliseconds(1)
+        /// Journal every write sent to replicas (see WriteJournal): "written"
+        /// waits until the entry is durable too, unless every replica has
+        /// answered or been hinted by then. Off: a coordinator that dies
+        /// within the write timeout of a write leaves its silent replicas
+        /// without a hint (Cassandra's behaviour).
+        public var journal = true
         public init() {}
     }
 
@@ -144,7 +159,7 @@ public struct Coordinator: Sendable {
         effects.reserveCapacity(6) // a message per replica, a timer, a reply: one allocation
         switch input {
         case .write(let request, let command, let context):
-            startWrite(request, command, context, now: now, effects: &effects)
+            startWrite(request, command, context, now: now, wallMicros: wallMicros, effects: &effects)
         case .read(let request, let command, let context):
             startRead(request, command, context, now: now, wallMicros: wallMicros, effects: &effects)
         case .mutationResponse(let source, let response):
@@ -166,6 +181,9 @@ public struct Coordinator: Sendable {
             readTimedOut(request, effects: &effects)
         case .timer(.speculativeRetry(let request)):
             speculate(request, now: now, effects: &effects)
+        case .journaled(let id, let stored):
+            guard let request = owners[id], writes.index(forKey: request) != nil else { break } // finished already
+            journaled(request, stored: stored, effects: &effects)
         }
         return effects
     }

@@ -29,6 +29,10 @@ public enum NodeEffect: Hashable, Sendable {
     /// several at once off the node's thread (they share fsyncs); see
     /// `ReplicaWrite`.
     case applyReplicaWrite(ReplicaWrite)
+    /// Record a client write in the write journal (`record(_:)`, which may
+    /// wait for a commit log sync, so off the node's thread like replica
+    /// writes), then hand the outcome to `journaled(_:stored:)`.
+    case recordJournal(JournalEntry)
 }
 
 /// A replica write decoded and routed by the node, for its driver to apply.
@@ -113,6 +117,7 @@ public final class ClusterNode: @unchecked Sendable {
     public internal(set) var ring: TokenRing
     public let engine: StorageEngine
     public let hintStore: HintStore
+    public let journal: WriteJournal
     // A node is driven by one thread at a time and no access to these spans
     // a callback, so the hottest skip the runtime exclusivity check.
     @exclusivity(unchecked) public internal(set) var statistics = NodeStatistics()
@@ -171,6 +176,7 @@ public final class ClusterNode: @unchecked Sendable {
                                    options: configuration.engine)
         do {
             hintStore = try HintStore(engine: engine, clock: clock, options: configuration.hints)
+            journal = try WriteJournal(engine: engine, clock: clock)
         } catch {
             try? engine.close()
             throw error
@@ -198,6 +204,7 @@ public final class ClusterNode: @unchecked Sendable {
             merged.merge(schema)
             self.schema = saved
             try adopt(merged, initial: true)
+            try recoverJournal()
         } catch {
             try? engine.close()
             throw error
@@ -364,6 +371,11 @@ public final class ClusterNode: @unchecked Sendable {
                 out.append(.setTimer(at: at, .coordinator(timer)))
             case .reply(let request, let result):
                 out.append(.reply(request: request, result))
+            case .journal(let entry):
+                out.append(.recordJournal(entry))
+            case .forgetJournal(let id, let timestamp):
+                // A failure leaves the entry: a restart hints the write again (harmless).
+                try? journal.forget(id: id, timestamp: timestamp)
             }
         }
         return out

@@ -70,6 +70,10 @@ public struct HintsReport: Codable, Sendable {
     public var targets: [Target]
     /// Hints this node received from coordinators and applied.
     public var received: Int
+    /// Write journal: entries recorded since start, and those found at
+    /// start (writes the previous incarnation left unfinished, now hinted).
+    public var journalRecorded: Int
+    public var journalRecovered: Int
 }
 
 /// `ringtail schema`: the answering node's schema in its encoding (base64)
@@ -158,7 +162,9 @@ extension NodeServer {
             return document(HintsReport(answeredBy: me, stored: s.stored, delivered: s.delivered,
                                         droppedOverBudget: s.droppedOverBudget, droppedExpired: s.droppedExpired,
                                         pendingHints: s.pendingHints, pendingBytes: s.pendingBytes, targets: targets,
-                                        received: node.statistics.hintsReceived))
+                                        received: node.statistics.hintsReceived,
+                                        journalRecorded: node.journal.statistics.recorded,
+                                        journalRecovered: node.journal.statistics.recovered))
         case "schema":
             return document(SchemaReport(answeredBy: me, digest: node.schemaVersion,
                                          encoded: Data(node.schemaEncoded).base64EncodedString(),

@@ -181,6 +181,13 @@ public final class NodeServer: @unchecked Sendable {
                     let response = (try? result.get()) ?? MutationResponse(id: write.messageID, failure: "\(node.id) is stopping")
                     self.perform(node.finish(write, response))
                 }
+            case .recordJournal(let entry):
+                replicaWritesInFlight += 1
+                let node = self.node!
+                pool.runIfActive(eventLoop: loop) { node.record(entry) }.whenComplete { result in
+                    self.replicaWritesInFlight -= 1
+                    self.perform(node.journaled(entry.id, stored: (try? result.get()) ?? false))
+                }
             }
         }
     }

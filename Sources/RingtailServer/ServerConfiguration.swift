@@ -83,6 +83,7 @@ public struct ServerConfiguration: Sendable {
         var compaction_throughput_mb_per_sec: Int?
         var hinted_handoff_window_ms: Int?
         var max_hints_per_target_mb: Int?
+        var write_journal: Bool?
         var write_request_timeout_ms: Int?
         var read_request_timeout_ms: Int?
         var gossip_interval_ms: Int?
@@ -222,6 +223,7 @@ public struct ServerConfiguration: Sendable {
             }
             c.logLevel = v
         }
+        c.coordinator.journal = file.write_journal ?? true
         c.allowFaultInjection = file.allow_fault_injection ?? false
         return c
     }

@@ -307,6 +307,9 @@ public final class SimulatedCluster: @unchecked Sendable {
                 // One thread, so at once: the node's storage syncs inline.
                 guard let node = simNodes[i].node else { continue }
                 perform(node.finish(write, node.apply(write)), from: i)
+            case .recordJournal(let entry):
+                guard let node = simNodes[i].node else { continue }
+                perform(node.journaled(entry.id, stored: node.record(entry)), from: i)
             case .gossipToSeed:
                 break  // simulated nodes all know the whole ring
             }
@@ -389,12 +392,16 @@ public final class SimulatedCluster: @unchecked Sendable {
     }
 
     /// What a node instance counted before it crashed or stopped (its
-    /// counters start over when it restarts), and the writes it left unfinished.
+    /// counters start over when it restarts), and the writes it left
+    /// unfinished with no journal to recover them (journaling off).
     public private(set) var retired: [(node: NodeID, statistics: NodeStatistics, hints: HintStore.Statistics,
                                        unfinishedWrites: [UInt64])] = []
 
     func retire(_ node: ClusterNode) {
-        retired.append((node.id, node.statistics, node.hintStore.statistics, node.unfinishedWrites))
+        // With the write journal on, a restart hints whatever the node left
+        // unfinished, so nothing is exempt from convergence.
+        retired.append((node.id, node.statistics, node.hintStore.statistics,
+                        node.configuration.coordinator.journal ? [] : node.unfinishedWrites))
     }
 
     /// Requests whose coordinator crashed before answering (drained by the caller).

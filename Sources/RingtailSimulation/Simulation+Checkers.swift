@@ -3,8 +3,9 @@
 //     able to intersect (W + R > RF, counted per datacenter for LOCAL and
 //     EACH levels), returns that write or a newer one;
 // (b) once faults heal and hints drain, every acknowledged write is on all
-//     its replicas (unless a hint was dropped, or the write's coordinator
-//     crashed before it could hint; both are counted, not hidden);
+//     its replicas (unless a hint was dropped, or, with the write journal
+//     off, the write's coordinator crashed before it could hint; both are
+//     counted, not hidden);
 // (c) Unavailable and Timeout answers agree with the live replica counts
 //     and the timeouts, and no request goes unanswered;
 // (d) no hint is delivered after its window.

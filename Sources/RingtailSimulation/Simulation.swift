@@ -38,7 +38,8 @@ struct Operation {
 }
 
 /// How checker (b) went: replica copies checked, writes exempted because
-/// their coordinator crashed mid-write, hints lost (which makes (b) moot).
+/// their coordinator crashed mid-write with the journal off, hints lost
+/// (which makes (b) moot).
 struct Convergence {
     var checked = 0
     var exempt = 0

@@ -48,7 +48,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
             line("read", readLatency),
             "stale reads: \(staleReads)",
             "hints: \(hintsStored) stored, \(hintsDelivered) delivered, \(hintsDropped) dropped",
-            "convergence: \(replicaCopiesChecked) replica copies checked, \(writesExemptFromConvergence) writes exempt (coordinator crashed mid-write)",
+            "convergence: \(replicaCopiesChecked) replica copies checked, \(writesExemptFromConvergence) writes exempt (coordinator crashed mid-write, journal off)",
             "ring: \(ringTokens) tokens, effective ownership max/min \(format3(effectiveOwnershipSpread)) (within a datacenter)",
             "messages: \(messages) sent, \(messagesLost) lost; virtual time \(SimulationScenario.format(virtualTime))",
             "trace hash: \(String(traceHash, radix: 16))",

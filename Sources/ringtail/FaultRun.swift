@@ -17,7 +17,7 @@ final class FaultRun: Sendable {
     static let table = "faults.data"
     let cluster: LocalCluster
     let partitions: Int
-    let ledger = FaultLedger()
+    let ledger: FaultLedger
     /// Nodes down by the suite's hand: the workload does not use them.
     let down = Mutex<Set<String>>([])
     let stopping = Atomic<Bool>(false)
@@ -25,7 +25,8 @@ final class FaultRun: Sendable {
     let pids = Mutex<[String: pid_t]>([:])
     let random: Mutex<SeededEntropy>
 
-    init(cluster: LocalCluster, partitions: Int, seed: UInt64) {
+    init(cluster: LocalCluster, partitions: Int, seed: UInt64, started: Date) {
+        ledger = FaultLedger(started: started)
         self.cluster = cluster
         self.partitions = partitions
         random = Mutex(SeededEntropy(seed: seed))
@@ -108,7 +109,7 @@ final class FaultRun: Sendable {
                 let bytes = try Self.update(key: key, clustering: c)
                 switch try await connection!.request(.write(table: Self.table, update: bytes, consistency: "quorum"),
                                                      timeout: .seconds(10)) {
-                case .ok: await ledger.ack(.init(key: key, clustering: c, level: "QUORUM"))
+                case .ok: await ledger.ack(key: key, clustering: c, level: "QUORUM", through: coordinator)
                 case .error(let e): await ledger.writeFailed(Self.kind(e))
                 default: await ledger.writeFailed("odd reply")
                 }
@@ -210,6 +211,9 @@ final class FaultRun: Sendable {
             return true
         }
         if !delivered { report.violation("hints were still pending 120 s after the faults healed") }
+        var recovered = 0
+        for n in names { recovered += (try? await askNode(n, "hints", as: HintsReport.self))?.journalRecovered ?? 0 }
+        report.log("every hint delivered; restarted coordinators found \(recovered) unfinished write(s) in their write journals (at their latest start) and hinted them")
         try await verify(&report)
         checkNoUnexpectedDeaths(&report)
         return report
@@ -315,7 +319,7 @@ final class FaultRun: Sendable {
         let one = try await c.request(.write(table: Self.table, update: try Self.update(key: key, clustering: c2),
                                              consistency: "one"))
         if case .ok = one {
-            await ledger.ack(.init(key: key, clustering: c2, level: "ONE"))
+            await ledger.ack(key: key, clustering: c2, level: "ONE", through: coordinator)
             report.log("the same write at ONE succeeded through \(coordinator)")
         } else {
             report.violation("with one replica of \(key) alive, a write at ONE answered \(one)")
@@ -350,7 +354,17 @@ final class FaultRun: Sendable {
     func verify(_ report: inout FaultReport) async throws {
         let acknowledged = await ledger.acknowledged
         var byKey: [String: Set<Int64>] = [:]
-        for w in acknowledged { byKey[w.key, default: []].insert(w.clustering) }
+        var written: [String: [Int64: FaultLedger.Write]] = [:]
+        for w in acknowledged {
+            byKey[w.key, default: []].insert(w.clustering)
+            written[w.key, default: [:]][w.clustering] = w
+        }
+        /// The first few of `clusterings`, each with where and when it was acknowledged.
+        func describe(_ key: String, _ clusterings: Set<Int64>) -> String {
+            clusterings.sorted().prefix(5).map { c in
+                written[key]?[c].map { String(format: "%lld (through %@ at %.1f s)", c, $0.coordinator, $0.at) } ?? "\(c)"
+            }.joined(separator: ", ")
+        }
         let c = try await connect(names[0])
         defer { c.close() }
         for (key, expected) in byKey.sorted(by: { $0.key < $1.key }) {
@@ -359,14 +373,14 @@ final class FaultRun: Sendable {
             let found = try await clusterings(c.request(.read(read), timeout: .seconds(20)))
             let missing = expected.subtracting(found)
             report.verifiedQuorum += expected.count - missing.count
-            if !missing.isEmpty { report.violation("QUORUM read of \(key) misses \(missing.count) acknowledged write(s): \(missing.sorted().prefix(5))") }
+            if !missing.isEmpty { report.violation("QUORUM read of \(key) misses \(missing.count) acknowledged write(s): \(describe(key, missing))") }
             for replica in try await replicas(of: key) {
                 let r = try await connect(replica)
                 let local = try await clusterings(r.request(.admin(command: "local-read", argument: "\(Self.table) \(Hex.encode(partition))")))
                 r.close()
                 let gone = expected.subtracting(local)
                 report.verifiedReplicas += expected.count - gone.count
-                if !gone.isEmpty { report.violation("replica \(replica) lacks \(gone.count) acknowledged write(s) of \(key): \(gone.sorted().prefix(5))") }
+                if !gone.isEmpty { report.violation("replica \(replica) lacks \(gone.count) acknowledged write(s) of \(key): \(describe(key, gone))") }
             }
         }
         report.log("verified \(report.verifiedQuorum) acknowledged writes at QUORUM and \(report.verifiedReplicas) replica copies")

@@ -20,7 +20,17 @@ import RingtailPosix
 
 /// Everything acknowledged, and what went wrong, shared by the workload tasks.
 actor FaultLedger {
-    struct Write: Hashable { var key: String; var clustering: Int64; var level: String }
+    struct Write: Hashable {
+        var key: String
+        var clustering: Int64
+        var level: String
+        /// The node that acknowledged it, and when (seconds into the run).
+        var coordinator: String
+        var at: Double
+    }
+    /// When the run began (the report's clock, so times match its log).
+    let started: Date
+    init(started: Date) { self.started = started }
     var acknowledged: [Write] = []
     var writeErrors: [String: Int] = [:]
     var readsChecked = 0
@@ -32,7 +42,10 @@ actor FaultLedger {
         nextClustering += 1
         return nextClustering
     }
-    func ack(_ w: Write) { acknowledged.append(w) }
+    func ack(key: String, clustering: Int64, level: String, through coordinator: String) {
+        acknowledged.append(Write(key: key, clustering: clustering, level: level, coordinator: coordinator,
+                                  at: Date().timeIntervalSince(started)))
+    }
     func writeFailed(_ kind: String) { writeErrors[kind, default: 0] += 1 }
     func readFailed(_ kind: String) { readErrors[kind, default: 0] += 1 }
     func readChecked() { readsChecked += 1 }
@@ -75,7 +88,7 @@ struct FaultsCommand: ParsableCommand {
         try awaitAllUp(cluster, timeout: 60)
         var report = FaultReport()
         report.log("started \(nodes) nodes in \(cluster.directory)")
-        let suite = FaultRun(cluster: cluster, partitions: partitions, seed: seed)
+        let suite = FaultRun(cluster: cluster, partitions: partitions, seed: seed, started: report.started)
         let (writers, readers, killCycles) = (writers, readers, killCycles)
         let initial = report
         report = try blocking { try await suite.run(writers: writers, readers: readers, killCycles: killCycles, report: initial) }

@@ -68,7 +68,7 @@ struct HintsCommand: ParsableCommand {
             try await admin(c, "hints", as: HintsReport.self)
         }
         if connection.json { try printJSON(r); return }
-        print("\(r.answeredBy): \(r.pendingHints) hints pending (\(ByteCount(bytes: r.pendingBytes))); stored \(r.stored), delivered \(r.delivered), dropped \(r.droppedOverBudget) over budget and \(r.droppedExpired) past the hint window; received and applied \(r.received)")
+        print("\(r.answeredBy): \(r.pendingHints) hints pending (\(ByteCount(bytes: r.pendingBytes))); stored \(r.stored), delivered \(r.delivered), dropped \(r.droppedOverBudget) over budget and \(r.droppedExpired) past the hint window; received and applied \(r.received); write journal: \(r.journalRecorded) writes recorded, \(r.journalRecovered) recovered at start")
         for t in r.targets { print("  for \(t.node): \(t.hints) hints (\(ByteCount(bytes: t.bytes)))") }
     }
 }

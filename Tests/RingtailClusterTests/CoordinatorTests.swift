@@ -159,3 +159,74 @@ import Testing
         #expect(c.inFlight == 0)
     }
 }
+
+/// The write journal as the coordinator uses it: "written" waits for the
+/// entry to be durable unless every replica already answered or was hinted,
+/// and the entry is forgotten exactly once when the write finishes.
+@Suite struct CoordinatorJournalTests {
+    static let n1 = CoordinatorTests.n1, n2 = CoordinatorTests.n2, n3 = CoordinatorTests.n3
+
+    func start(_ c: inout Coordinator, level: ConsistencyLevel = .quorum) -> (mutation: MutationMessage, entry: JournalEntry)? {
+        let effects = c.handle(.write(request: 1, WriteCommand(table: "ks.t", update: CoordinatorTests.version("x", ts: 1), level: level),
+                                      CoordinatorTests.context), now: .zero, wallMicros: 77)
+        guard case .mutation(let m)? = CoordinatorTests.sends(effects).first?.1,
+              case .journal(let entry)? = effects.first(where: { if case .journal = $0 { return true } else { return false } })
+        else { return nil }
+        return (m, entry)
+    }
+
+    func forgets(_ effects: [CoordinatorEffect]) -> [UInt64] {
+        effects.compactMap { if case .forgetJournal(let id, _) = $0 { return id } else { return nil } }
+    }
+
+    @Test func writtenWaitsForTheJournalEntry() throws {
+        var c = Coordinator(local: Self.n1)
+        let (m, entry) = try #require(start(&c))
+        #expect(entry.id == m.id && entry.timestamp == 77 && entry.replicas == [Self.n1, Self.n2, Self.n3])
+        // A quorum acknowledges before the entry is durable: no answer yet.
+        #expect(c.handle(.mutationResponse(from: Self.n1, MutationResponse(id: m.id)), now: .zero, wallMicros: 1).isEmpty)
+        #expect(c.handle(.mutationResponse(from: Self.n2, MutationResponse(id: m.id)), now: .zero, wallMicros: 1).isEmpty)
+        #expect(c.handle(.journaled(id: entry.id, stored: true), now: .zero, wallMicros: 1) == [.reply(request: 1, .written)])
+        // The last replica finishes the write: the entry goes, once.
+        let last = c.handle(.mutationResponse(from: Self.n3, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        #expect(last == [.forgetJournal(id: entry.id, timestamp: 77)])
+        #expect(c.inFlight == 0)
+        // The journal's late answer for a finished write changes nothing.
+        #expect(c.handle(.journaled(id: entry.id, stored: true), now: .zero, wallMicros: 1).isEmpty)
+    }
+
+    @Test func everyReplicaAnsweringMakesTheJournalMoot() throws {
+        var c = Coordinator(local: Self.n1)
+        let (m, entry) = try #require(start(&c))
+        _ = c.handle(.mutationResponse(from: Self.n1, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        _ = c.handle(.mutationResponse(from: Self.n2, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        let last = c.handle(.mutationResponse(from: Self.n3, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        #expect(last == [.reply(request: 1, .written), .forgetJournal(id: entry.id, timestamp: 77)])
+    }
+
+    /// An entry that could not be stored: "written" comes at the timeout,
+    /// after the silent replica is hinted (the hint is what covers it then).
+    @Test func aFailedEntryAnswersAfterTheHints() throws {
+        var c = Coordinator(local: Self.n1)
+        let (m, entry) = try #require(start(&c))
+        _ = c.handle(.mutationResponse(from: Self.n1, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        _ = c.handle(.mutationResponse(from: Self.n2, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        #expect(c.handle(.journaled(id: entry.id, stored: false), now: .zero, wallMicros: 1).isEmpty)
+        let timeout = c.handle(.timer(.writeTimeout(request: 1)), now: Instant.zero + .seconds(2), wallMicros: 1)
+        #expect(timeout == [.storeHint(target: Self.n3, table: "ks.t", update: CoordinatorTests.version("x", ts: 1)),
+                            .reply(request: 1, .written), .forgetJournal(id: entry.id, timestamp: 77)])
+    }
+
+    @Test func journalingOffAnswersAtTheLevel() throws {
+        var options = Coordinator.Options()
+        options.journal = false
+        var c = Coordinator(local: Self.n1, options: options)
+        let effects = c.handle(.write(request: 1, WriteCommand(table: "ks.t", update: CoordinatorTests.version("x", ts: 1), level: .one),
+                                      CoordinatorTests.context), now: .zero, wallMicros: 77)
+        #expect(!effects.contains { if case .journal = $0 { return true } else { return false } })
+        guard case .mutation(let m)? = CoordinatorTests.sends(effects).first?.1 else { Issue.record("no mutation"); return }
+        #expect(c.handle(.mutationResponse(from: Self.n2, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+                == [.reply(request: 1, .written)])
+        #expect(forgets(c.handle(.timer(.writeTimeout(request: 1)), now: Instant.zero + .seconds(2), wallMicros: 1)).isEmpty)
+    }
+}

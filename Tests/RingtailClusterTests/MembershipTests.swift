@@ -37,6 +37,8 @@ import Testing
                 queue += to.receive(frame: frame).map { (to, $0) }
             case .applyReplicaWrite(let w):
                 queue += from.finish(w, from.apply(w)).map { (from, $0) }
+            case .recordJournal(let entry):
+                queue += from.journaled(entry.id, stored: from.record(entry)).map { (from, $0) }
             case .gossipToSeed, .setTimer, .reply:
                 continue
             }

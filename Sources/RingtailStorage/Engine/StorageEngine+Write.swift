@@ -8,10 +8,16 @@ extension StorageEngine {
     /// sync mode promises. Throws `.limitExceeded` for oversized input,
     /// `.unknownTable`, or `.writesStopped` after an I/O failure.
     ///
+    /// With `durable: false` it returns once the mutation is in the commit
+    /// log's buffer and the memtable, without waiting for a write or sync:
+    /// a crash may lose it, but only with everything appended after it (the
+    /// commit log replays a prefix), so it suits records whose loss only
+    /// undoes something (a delivered hint's or journal entry's removal).
+    ///
     /// Cells written as `.expiring(ttl, expiresAt: 0)`, tombstones with
     /// `deletedAt: 0` and deletions with `localDeletionTime: 0` get the
     /// engine clock's wall time; live cells get the table's default TTL.
-    public func apply(_ mutation: Mutation) throws(StorageError) {
+    public func apply(_ mutation: Mutation, durable: Bool = true) throws(StorageError) {
         try limits.check(mutation.update)
         // Only the default TTL is needed before the append: copying the
         // whole definition (strings, arrays) per write costs refcounting.
@@ -57,7 +63,7 @@ extension StorageEngine {
         }
         lock.unlock()
 
-        try commitLog.awaitDurable(position)
+        if durable { try commitLog.awaitDurable(position) }
         if needsInlineFlush { try flushPending() }
     }
 

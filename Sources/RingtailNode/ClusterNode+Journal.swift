@@ -1,0 +1,49 @@
+// The node's half of the write journal (WriteJournal): recording entries for
+// its coordinator, and at startup turning the entries a previous incarnation
+// left behind into hints, so that writes it acknowledged before it died
+// still reach every replica. See docs/internals/hinted-handoff.md.
+import RingtailCore
+import RingtailStorage
+import RingtailCluster
+
+extension ClusterNode {
+    /// Records a journal entry durably. Thread-safe (storage only): drivers
+    /// run it off the node's thread, like `apply(_:)`.
+    public func record(_ entry: JournalEntry) -> Bool {
+        do {
+            try journal.record(entry)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// The outcome of a `.recordJournal` effect. Node thread only.
+    public func journaled(_ id: UInt64, stored: Bool) -> [NodeEffect] {
+        perform(coordinator.handle(.journaled(id: id, stored: stored), now: clock.now(), wallMicros: clock.wallMicros()))
+    }
+
+    /// Hints every write the journal holds to each of its replicas (this
+    /// node's own copy is applied directly), then forgets the entry durably.
+    /// A replica that already has the write applies the hint as a no-op.
+    func recoverJournal() throws(StorageError) {
+        let (entries, unreadable) = try journal.entries()
+        for entry in entries {
+            for replica in entry.replicas {
+                if replica == id {
+                    guard let table = tableID(entry.table) else { continue } // dropped since
+                    try engine.apply(Mutation(table: table, update: entry.update))
+                } else {
+                    try hintStore.store(entry.update, table: entry.table, for: replica)
+                }
+            }
+            try journal.forget(id: entry.id, timestamp: entry.timestamp, durable: true)
+        }
+        for bad in unreadable {
+            // Written by this node, so only a bug or a damaged disk; the
+            // count stays in the statistics.
+            try journal.forget(id: bad, timestamp: .max - 1, durable: true)
+        }
+        journal.countRecovered(entries.count, unreadable: unreadable.count)
+    }
+}
