@@ -112,7 +112,7 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailServer"]),
         .testTarget(
             name: "RingtailProcessTests",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "ringtail"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "RingtailCluster", "Ringtail", "ringtail"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,7 +21,7 @@ import Testing
         #expect(abs(total - 1) < 1e-12)
         // Every token, edge tokens included, falls in exactly one range, its primary's.
         var entropy = SeededEntropy(seed: 17)
-        let probes = [Int64.min + 1, Int64.max, 0, ring.tokens[0], ring.tokens[0] + 1]
+        let probes: [Int64] = [Int64.min + 1, Int64.max, 0, ring.tokens[0], ring.tokens[0] + 1]
             + (0..<500).map { _ in Int64(bitPattern: entropy.next()) }
         for token in probes where token != Int64.min {
             let holders = ring.nodes.filter { node in ring.primaryRanges(of: node).contains { $0.contains(token) } }

@@ -7,6 +7,8 @@
 import Foundation
 import Glibc
 import Testing
+import Ringtail
+import RingtailCluster
 
 @Suite(.serialized) struct LocalClusterTests {
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try RingtailProcess.run(arguments) }
@@ -32,7 +34,7 @@ import Testing
         return recv(fd, &buffer, buffer.count, 0) == 0  // 0: the node closed the connection
     }
 
-    @Test func aLocalClusterSurvivesAKilledNodeAndDeliversItsHints() throws {
+    @Test func aLocalClusterSurvivesAKilledNodeAndDeliversItsHints() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringtail-lc-\(getpid())").path
         let c = ["--dir", dir]
         let n1 = ["--host", "127.0.0.1:9711"]
@@ -66,6 +68,24 @@ import Testing
         #expect(try run(["wait", "hints-delivered", "--timeout", "60"] + n1).status == 0)
         let scan = try run(["scan", "iot.r", "--key", "a", "--consistency", "ONE", "--host", "127.0.0.1:9713"])
         #expect(scan.output.contains("(2 rows)"), "\(scan.output)")
+
+        // The typed client over the network runs the statements an embedded
+        // cluster runs; an address that does not answer is skipped.
+        let client = try await NetworkClient.connect(to: ["127.0.0.1:9719", "127.0.0.1:9712"], consistency: .quorum)
+        defer { client.close() }
+        for ts in 1...3 {
+            try await client.insert(into: "iot.r", partitionKey: [.text("b")], clusteringKey: [.bigint(Int64(ts))],
+                                    values: ["v": .double(Double(ts) / 2)])
+        }
+        let newest = try await client.select(from: "iot.r", partitionKey: [.text("b")], limit: 2, descending: true,
+                                             consistency: .all)
+        #expect(newest.map { $0["ts"] } == [.bigint(3), .bigint(2)] && newest.first?["v"] == .double(1.5))
+        try await client.delete(from: "iot.r", partitionKey: [.text("b")], range: .from(.bigint(2)))
+        let left = try await client.select(from: "iot.r", partitionKey: [.text("b")], range: .from(.bigint(1), through: .bigint(3)))
+        #expect(left.map { $0["ts"] } == [.bigint(1)])
+        await #expect(throws: RequestError.self) {
+            try await client.insert(into: "iot.nope", partitionKey: [.text("b")], values: [:])
+        }
 
         // Garbage on both ports: an oversized frame header and a non-hello frame.
         #expect(sendRaw([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0], port: 9711))

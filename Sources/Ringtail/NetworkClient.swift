@@ -1,0 +1,196 @@
+// The typed client over the network: the same `RingtailClient` statements an
+// `EmbeddedClient` runs in-process, sent to a real cluster's client port.
+// The client learns the schema from the node it talks to (and again when a
+// statement names a table it does not know), checks and encodes each
+// statement against it exactly as the embedded cluster does (StatementCodec),
+// stamps writes with its own clock (strictly increasing per client), and
+// sends them over one connection (RemoteConnection, many requests in
+// flight). A lost connection fails the requests on it with `.coordinatorLost`;
+// the next request connects to the next address.
+import NIOCore
+import NIOPosix
+import Foundation
+import Synchronization
+import RingtailCore
+import RingtailStorage
+import RingtailWire
+import RingtailCluster
+import RingtailServer
+
+public final class NetworkClient: RingtailClient {
+    public let consistency: ConsistencyLevel
+    /// Client addresses of the nodes, tried in turn.
+    public let endpoints: [Endpoint]
+    /// How long a request may wait for its answer (the node answers Timeout
+    /// after its own request timeouts, 2 s for writes and 5 s for reads by default).
+    public let requestTimeout: Duration
+    let group: EventLoopGroup
+
+    struct State {
+        var connection: RemoteConnection?
+        var next = 0
+        var schema = ClusterSchema()
+        var lastTimestamp: Int64 = 0
+        var closed = false
+    }
+    private let state = Mutex(State())
+
+    /// A client at `consistency`, connected to the first address that answers.
+    public static func connect(to endpoints: [Endpoint], consistency: ConsistencyLevel = .quorum,
+                               requestTimeout: Duration = .seconds(12)) async throws(RequestError) -> NetworkClient {
+        guard !endpoints.isEmpty else { throw .invalidRequest("no node address given") }
+        let client = NetworkClient(endpoints: endpoints, consistency: consistency, requestTimeout: requestTimeout,
+                                   group: MultiThreadedEventLoopGroup.singleton)
+        try await client.refreshSchema()
+        return client
+    }
+
+    /// The same, with addresses written `host:port`.
+    public static func connect(to addresses: [String], consistency: ConsistencyLevel = .quorum,
+                               requestTimeout: Duration = .seconds(12)) async throws(RequestError) -> NetworkClient {
+        var endpoints: [Endpoint] = []
+        for a in addresses {
+            guard let e = Endpoint(a) else { throw .invalidRequest("'\(a)' is not host:port") }
+            endpoints.append(e)
+        }
+        return try await connect(to: endpoints, consistency: consistency, requestTimeout: requestTimeout)
+    }
+
+    init(endpoints: [Endpoint], consistency: ConsistencyLevel, requestTimeout: Duration, group: EventLoopGroup) {
+        self.endpoints = endpoints
+        self.consistency = consistency
+        self.requestTimeout = requestTimeout
+        self.group = group
+    }
+
+    /// Closes the connection; later requests fail.
+    public func close() {
+        let c = state.withLock { s in
+            s.closed = true
+            defer { s.connection = nil }
+            return s.connection
+        }
+        c?.close()
+    }
+
+    public func execute(_ statement: InsertStatement, consistency: ConsistencyLevel?) async throws(RequestError) {
+        let table = try await definition(of: statement.table)
+        let update = try StatementCodec.update(for: statement, table: table, timestamp: nextTimestamp())
+        try await write(update, table: table, level: consistency ?? self.consistency)
+    }
+
+    public func execute(_ statement: DeleteStatement, consistency: ConsistencyLevel?) async throws(RequestError) {
+        let table = try await definition(of: statement.table)
+        guard let update = try StatementCodec.update(for: statement, table: table, timestamp: nextTimestamp()) else { return }
+        try await write(update, table: table, level: consistency ?? self.consistency)
+    }
+
+    public func execute(_ statement: SelectStatement, consistency: ConsistencyLevel?) async throws(RequestError) -> [ResultRow] {
+        let table = try await definition(of: statement.table)
+        guard let read = try StatementCodec.read(for: statement, table: table, level: consistency ?? self.consistency) else {
+            return []
+        }
+        let bounds = read.slice.wireBounds
+        let request = ClientRead(table: read.table, key: read.key, lower: bounds.lower, upper: bounds.upper,
+                                 limit: UInt64(clamping: read.limit), descending: read.descending,
+                                 consistency: read.level.rawValue)
+        switch try await send(.read(request)) {
+        case .rows(nil):
+            return []
+        case .rows(let bytes?):
+            let partition: PartitionUpdate
+            do { partition = try PartitionUpdate(decoding: bytes) } catch {
+                throw .invalidRequest("the node answered rows that do not decode: \(error)")
+            }
+            // The encoding keeps rows in clustering order; the node already
+            // applied the order and the limit, so only the order is restored.
+            let rows = read.descending ? Array(partition.rows.reversed()) : partition.rows
+            return StatementCodec.resultRows(rows, partitionKey: statement.partitionKey, table: table)
+        case .error(let e):
+            throw e.requestError
+        default:
+            throw .invalidRequest("the node answered a read with something else")
+        }
+    }
+
+    // MARK: Internals
+
+    func write(_ update: PartitionUpdate, table: TableDefinition, level: ConsistencyLevel) async throws(RequestError) {
+        switch try await send(.write(table: table.qualifiedName, update: update.encoded(), consistency: level.rawValue)) {
+        case .ok: return
+        case .error(let e): throw e.requestError
+        default: throw .invalidRequest("the node answered a write with something else")
+        }
+    }
+
+    /// Write timestamps: the wall clock in µs, never repeating or going back for this client.
+    func nextTimestamp() -> Int64 {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        return state.withLock { s in
+            s.lastTimestamp = max(now, s.lastTimestamp + 1)
+            return s.lastTimestamp
+        }
+    }
+
+    func definition(of name: String) async throws(RequestError) -> TableDefinition {
+        if let t = state.withLock({ $0.schema.tables[name] }) { return t }
+        try await refreshSchema() // created since we last looked?
+        if let t = state.withLock({ $0.schema.tables[name] }) { return t }
+        let known = state.withLock { $0.schema.tables.keys.sorted() }
+        throw .invalidRequest("unknown table \(name) (\(known.isEmpty ? "no tables yet" : "tables: " + known.prefix(20).joined(separator: ", ")))")
+    }
+
+    func refreshSchema() async throws(RequestError) {
+        guard case .document(let json) = try await send(.admin(command: "schema", argument: "")) else {
+            throw .invalidRequest("the node did not answer the schema request with a document")
+        }
+        do {
+            let report = try JSONDecoder().decode(SchemaReport.self, from: Data(json))
+            guard let bytes = Data(base64Encoded: report.encoded) else { throw RequestFailure("not base64") }
+            let schema = try ClusterSchema(decoding: Array(bytes))
+            state.withLock { $0.schema = schema }
+        } catch {
+            throw .invalidRequest("the node's schema does not decode: \(error)")
+        }
+    }
+
+    struct RequestFailure: Error { var message: String; init(_ m: String) { message = m } }
+
+    /// Sends one request on the current connection (opening one first if
+    /// needed); a connection that fails is dropped.
+    func send(_ operation: ClientOperation) async throws(RequestError) -> ClientReply {
+        let connection = try await currentConnection()
+        do {
+            return try await connection.request(operation, timeout: requestTimeout)
+        } catch {
+            state.withLock { s in if s.connection === connection { s.connection = nil } }
+            connection.close()
+            throw .coordinatorLost
+        }
+    }
+
+    func currentConnection() async throws(RequestError) -> RemoteConnection {
+        let (existing, closed) = state.withLock { ($0.connection, $0.closed) }
+        if closed { throw .invalidRequest("the client is closed") }
+        if let existing { return existing }
+        for _ in 0..<endpoints.count {
+            let endpoint = state.withLock { s in
+                defer { s.next = (s.next + 1) % endpoints.count }
+                return endpoints[s.next]
+            }
+            do {
+                let c = try await RemoteConnection.connect(to: endpoint, group: group, timeout: .seconds(5))
+                let kept = state.withLock { s -> RemoteConnection in
+                    if let other = s.connection { return other } // another request connected first
+                    s.connection = c
+                    return c
+                }
+                if kept !== c { c.close() }
+                return kept
+            } catch {
+                continue // the next address
+            }
+        }
+        throw .coordinatorLost // no node answered
+    }
+}
