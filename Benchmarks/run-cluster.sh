@@ -83,10 +83,15 @@ bash scripts/install-deps.sh
 if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server etcd-client >/dev/null
 fi
-# etcd-server's package starts a single-member service on 2379/2380: stop it,
-# the benchmark runs its own members.
-if command -v systemctl >/dev/null; then systemctl stop etcd 2>/dev/null || true; fi
-pkill -x etcd 2>/dev/null || true
+# The benchmark runs its own members on 2379-2384 (Debian's etcd-server
+# package may have started a service there: stop it with `systemctl stop
+# etcd` first). Nothing else is touched: busy ports stop the run.
+for port in 2379 2380 2381 2382 2383 2384 7501 7502 7503 9501 9502 9503; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "port $port on 127.0.0.1 is in use; stop what listens there and run again" >&2
+        exit 1
+    fi
+done
 
 echo "building Ringtail (release) and the benchmark harness (release)..." >&2
 swift build -c release --product ringtail --scratch-path .build-rel >&2
@@ -126,7 +131,10 @@ if (( JOURNAL_AB )); then
         sleep 2 # cluster start returns once the node serves; let gossip settle
     }
     for round in $(seq 1 "$ROUNDS"); do
-        for setting in true false; do
+        # Alternate which setting goes first, so neither always meets the smaller data set.
+        settings="true false"
+        if (( round % 2 == 0 )); then settings="false true"; fi
+        for setting in $settings; do
             journal "$setting"
             line=$("$BENCH" --target ringtail --op write --level quorum --hosts "$RT_HOSTS" --clients "$CLIENTS" \
                 --value-bytes "$VALUE_BYTES" --keys "$KEYS" --seconds "$SECS")

@@ -163,8 +163,12 @@ public final class NetworkClient: RingtailClient {
         do {
             return try await connection.request(operation, timeout: requestTimeout)
         } catch {
-            state.withLock { s in if s.connection === connection { s.connection = nil } }
-            connection.close()
+            // A request that timed out leaves the connection up, and the
+            // other requests on it keep going; a broken one is replaced.
+            if !connection.isActive {
+                state.withLock { s in if s.connection === connection { s.connection = nil } }
+                connection.close()
+            }
             throw .coordinatorLost
         }
     }
@@ -178,18 +182,21 @@ public final class NetworkClient: RingtailClient {
                 defer { s.next = (s.next + 1) % endpoints.count }
                 return endpoints[s.next]
             }
+            let c: RemoteConnection
             do {
-                let c = try await RemoteConnection.connect(to: endpoint, group: group, timeout: .seconds(5))
-                let kept = state.withLock { s -> RemoteConnection in
-                    if let other = s.connection { return other } // another request connected first
-                    s.connection = c
-                    return c
-                }
-                if kept !== c { c.close() }
-                return kept
+                c = try await RemoteConnection.connect(to: endpoint, group: group, timeout: .seconds(5))
             } catch {
                 continue // the next address
             }
+            let kept = state.withLock { s -> RemoteConnection? in
+                if s.closed { return nil } // closed meanwhile
+                if let other = s.connection { return other } // another request connected first
+                s.connection = c
+                return c
+            }
+            if kept !== c { c.close() }
+            guard let kept else { throw .invalidRequest("the client is closed") }
+            return kept
         }
         throw .coordinatorLost // no node answered
     }

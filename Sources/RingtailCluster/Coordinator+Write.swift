@@ -56,19 +56,24 @@ extension Coordinator {
             }
         }
         if pending.outstanding.isEmpty { owners[messageID] = nil }
-        // ANY with a replica down: the hint just stored is the acknowledgement.
-        if requirement.isSatisfied(by: pending.acknowledged, hintStored: pending.hintStored,
-                                   datacenterOf: { context.datacenters[$0] }) {
-            pending.replied = true
-            effects.append(.reply(request: request, .written))
-        }
-        if pending.outstanding.isEmpty { return }
-        if options.journal {
+        let journaling = options.journal && !pending.outstanding.isEmpty
+        if journaling {
             pending.journal = .pending
             pending.journalTimestamp = wallMicros
             effects.append(.journal(JournalEntry(id: messageID, timestamp: wallMicros, table: command.table,
                                                  update: command.update, replicas: pending.outstanding)))
         }
+        // ANY with a replica down: the hint just stored is the acknowledgement
+        // (once the journal entry covers the replicas it was sent to).
+        if requirement.isSatisfied(by: pending.acknowledged, hintStored: pending.hintStored,
+                                   datacenterOf: { context.datacenters[$0] }) {
+            pending.levelMet = true
+            if !journaling {
+                pending.replied = true
+                effects.append(.reply(request: request, .written))
+            }
+        }
+        if pending.outstanding.isEmpty { return }
         writes[request] = pending
         effects.append(.setTimer(now + options.writeTimeout, .writeTimeout(request: request)))
     }
@@ -174,7 +179,13 @@ extension Coordinator {
     /// the answer back, and drop the journal entry.
     mutating func finishWrite(_ request: UInt64, _ w: PendingWrite, effects: inout [CoordinatorEffect]) {
         if w.levelMet && !w.replied { effects.append(.reply(request: request, .written)) }
-        if w.journal != .none { effects.append(.forgetJournal(id: w.messageID, timestamp: w.journalTimestamp)) }
+        // This node's own replica is never hinted (a hint to itself could not
+        // be delivered): if its copy failed or is still being written, the
+        // entry stays, and the next start applies the write here.
+        let localMissing = w.failed.contains(local) || w.outstanding.contains(local)
+        if w.journal != .none && !localMissing {
+            effects.append(.forgetJournal(id: w.messageID, timestamp: w.journalTimestamp))
+        }
         writes[request] = nil
         owners[w.messageID] = nil
     }

@@ -29,15 +29,20 @@ extension ClusterNode {
     func recoverJournal() throws(StorageError) {
         let (entries, unreadable) = try journal.entries()
         for entry in entries {
+            var kept = false
             for replica in entry.replicas {
                 if replica == id {
                     guard let table = tableID(entry.table) else { continue } // dropped since
                     try engine.apply(Mutation(table: table, update: entry.update))
-                } else {
-                    try hintStore.store(entry.update, table: entry.table, for: replica)
+                } else if case .droppedOverBudget = try hintStore.store(entry.update, table: entry.table, for: replica) {
+                    kept = true // over the target's hint budget: the entry stays the record
                 }
             }
-            try journal.forget(id: entry.id, timestamp: entry.timestamp, durable: true)
+            if kept {
+                statistics.journalEntriesKept += 1
+            } else {
+                try journal.forget(id: entry.id, timestamp: entry.timestamp, durable: true)
+            }
         }
         for bad in unreadable {
             // Written by this node, so only a bug or a damaged disk; the

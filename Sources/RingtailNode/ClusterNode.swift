@@ -105,6 +105,9 @@ public struct NodeStatistics: Hashable, Sendable {
     public var ringChanges = 0
     /// Tokens a peer claimed that another node already owns: ignored.
     public var tokenConflicts = 0
+    /// Write journal entries kept after their write finished, because a hint
+    /// for it was dropped or failed (the next start hints the write again).
+    public var journalEntriesKept = 0
 }
 
 /// One Ringtail node. Confined: its driver calls it from one thread at a time.
@@ -354,6 +357,8 @@ public final class ClusterNode: @unchecked Sendable {
         out.reserveCapacity(effects.count)
         // A write sends one message to every replica: encode it once.
         var lastEncoded: (message: Message, frame: [UInt8])?
+        // A hint of this batch was dropped over budget or failed to store.
+        var hintLost = false
         for effect in effects {
             switch effect {
             case .send(let target, let message):
@@ -363,9 +368,10 @@ public final class ClusterNode: @unchecked Sendable {
                 out.append(.send(to: target, frame: lastEncoded!.frame))
             case .storeHint(let target, let table, let update):
                 do {
-                    try hintStore.store(update, table: table, for: target)
+                    if case .droppedOverBudget = try hintStore.store(update, table: table, for: target) { hintLost = true }
                 } catch {
                     statistics.hintStoreFailures += 1
+                    hintLost = true
                 }
             case .setTimer(let at, let timer):
                 out.append(.setTimer(at: at, .coordinator(timer)))
@@ -374,8 +380,15 @@ public final class ClusterNode: @unchecked Sendable {
             case .journal(let entry):
                 out.append(.recordJournal(entry))
             case .forgetJournal(let id, let timestamp):
-                // A failure leaves the entry: a restart hints the write again (harmless).
-                try? journal.forget(id: id, timestamp: timestamp)
+                // A write whose hint was just dropped or failed keeps its
+                // entry: it is then the only record for the replica that
+                // lacks the write, and the next start hints it again. A
+                // failed removal leaves the entry too (hinted again: harmless).
+                if hintLost {
+                    statistics.journalEntriesKept += 1
+                } else {
+                    try? journal.forget(id: id, timestamp: timestamp)
+                }
             }
         }
         return out

@@ -99,6 +99,9 @@ public final class RemoteConnection: @unchecked Sendable {
         return try await promise.futureResult.get()
     }
 
+    /// Whether the TCP connection is still up (a request that timed out leaves it up).
+    public var isActive: Bool { channel.isActive }
+
     public func close() {
         channel.close(promise: nil)
     }

@@ -308,13 +308,22 @@ public final class SimulatedCluster: @unchecked Sendable {
                 guard let node = simNodes[i].node else { continue }
                 perform(node.finish(write, node.apply(write)), from: i)
             case .recordJournal(let entry):
-                guard let node = simNodes[i].node else { continue }
-                perform(node.journaled(entry.id, stored: node.record(entry)), from: i)
+                // A little later, as a real node's thread pool and group
+                // commit would: the replicas' answers may come first, and a
+                // crash in between loses the entry (and the answer it held).
+                let incarnation = simNodes[i].incarnation
+                queue.push(.action { c in
+                    guard c.simNodes[i].incarnation == incarnation, let node = c.simNodes[i].node else { return }
+                    c.perform(node.journaled(entry.id, stored: node.record(entry)), from: i)
+                }, at: now + Self.journalDelay)
             case .gossipToSeed:
                 break  // simulated nodes all know the whole ring
             }
         }
     }
+
+    /// How long a journal entry takes to become durable (a group commit).
+    static let journalDelay: Duration = .microseconds(400)
 
     /// Timers of one kind on one node are mostly set a fixed delay ahead,
     /// so each kind gets its own lane of the agenda (see EventQueue).

@@ -217,6 +217,37 @@ import Testing
                             .reply(request: 1, .written), .forgetJournal(id: entry.id, timestamp: 77)])
     }
 
+    /// Found in review: ANY met by a hint (a replica down) answered before
+    /// the entry covering the replicas it was sent to was durable.
+    @Test func anyMetByAHintStillWaitsForTheJournal() throws {
+        var c = Coordinator(local: Self.n1)
+        var context = CoordinatorTests.context
+        context.alive = [Self.n1, Self.n2]
+        let effects = c.handle(.write(request: 1, WriteCommand(table: "ks.t", update: CoordinatorTests.version("x", ts: 1), level: .any),
+                                      context), now: .zero, wallMicros: 77)
+        #expect(effects.contains(.storeHint(target: Self.n3, table: "ks.t", update: CoordinatorTests.version("x", ts: 1))))
+        #expect(!effects.contains { if case .reply = $0 { return true } else { return false } })
+        guard case .journal(let entry)? = effects.first(where: { if case .journal = $0 { return true } else { return false } }) else {
+            Issue.record("no journal entry"); return
+        }
+        #expect(entry.replicas == [Self.n1, Self.n2])
+        #expect(c.handle(.journaled(id: entry.id, stored: true), now: .zero, wallMicros: 1) == [.reply(request: 1, .written)])
+    }
+
+    /// Found in review: this node's own replica is never hinted, so when its
+    /// copy has not been written by the timeout the entry must stay (the next
+    /// start applies it here).
+    @Test func theEntryStaysWhileTheLocalCopyIsMissing() throws {
+        var c = Coordinator(local: Self.n1)
+        let (m, entry) = try #require(start(&c))
+        _ = c.handle(.journaled(id: entry.id, stored: true), now: .zero, wallMicros: 1)
+        _ = c.handle(.mutationResponse(from: Self.n2, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+        #expect(c.handle(.mutationResponse(from: Self.n3, MutationResponse(id: m.id)), now: .zero, wallMicros: 1)
+                == [.reply(request: 1, .written)])
+        let timeout = c.handle(.timer(.writeTimeout(request: 1)), now: Instant.zero + .seconds(2), wallMicros: 1)
+        #expect(timeout.isEmpty && c.inFlight == 0)
+    }
+
     @Test func journalingOffAnswersAtTheLevel() throws {
         var options = Coordinator.Options()
         options.journal = false

@@ -15,7 +15,7 @@ import Testing
     let fs = CrashableFileSystem()
     let a = NodeID("a"), b = NodeID("b"), c = NodeID("c")
 
-    func coordinator(generation: Int64) throws -> ClusterNode {
+    func coordinator(generation: Int64, hintBytesMax: Int? = nil) throws -> ClusterNode {
         let ring = TokenRing.empty
             .adding(a, location: NodeLocation(datacenter: "dc1", rack: "r1"), tokens: [0])
             .adding(b, location: NodeLocation(datacenter: "dc1", rack: "r2"), tokens: [1 << 40])
@@ -26,6 +26,7 @@ import Testing
         var config = NodeConfiguration(id: a, location: NodeLocation(datacenter: "dc1", rack: "r1"), directory: "/a")
         config.engine.background = .manual
         config.engine.syncMode = .batch
+        if let hintBytesMax { config.hints.targetBytesMax = ByteCount(bytes: hintBytesMax) }
         if !fs.fileExists("/a") { try fs.createDirectory("/a") }
         let node = try ClusterNode(configuration: config, ring: ring, schema: schema, fileSystem: fs, clock: clock,
                                    generation: generation, seed: 1)
@@ -82,6 +83,23 @@ import Testing
         let again = try coordinator(generation: 3)
         #expect(again.journal.statistics.recovered == 0 && again.hintStore.pending(for: c).hints == 1)
         try again.close()
+    }
+
+    /// Found in review: a write whose hint is dropped (over the target's
+    /// budget) keeps its entry, so the next start still hints it.
+    @Test func aDroppedHintKeepsTheEntry() throws {
+        let node = try coordinator(generation: 1, hintBytesMax: 1)
+        var (sent, replies) = settle(node, node.submit(request: 1, .write(WriteCommand(table: "ks.t", update: Self.update, level: .quorum))))
+        guard case .mutation(let m)? = sent.first(where: { $0.0 == b })?.1 else { Issue.record("nothing sent to b"); return }
+        (sent, replies) = settle(node, node.receive(frame: WireCodec.encode(Envelope(source: b, message: .mutationResponse(
+            MutationResponse(id: m.id))))))
+        #expect(replies == [.written])
+        // The timeout hints c, over its budget: dropped, and the entry stays.
+        clock.advance(by: .seconds(3))
+        _ = settle(node, node.fire(.coordinator(.writeTimeout(request: 1))))
+        #expect(node.hintStore.statistics.droppedOverBudget == 1 && node.statistics.journalEntriesKept == 1)
+        #expect(try node.journal.entries().entries.count == 1)
+        try node.close()
     }
 
     /// A removal applied before its entry (the entry's write waited on a

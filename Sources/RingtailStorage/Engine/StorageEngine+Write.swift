@@ -11,8 +11,9 @@ extension StorageEngine {
     /// With `durable: false` it returns once the mutation is in the commit
     /// log's buffer and the memtable, without waiting for a write or sync:
     /// a crash may lose it, but only with everything appended after it (the
-    /// commit log replays a prefix), so it suits records whose loss only
-    /// undoes something (a delivered hint's or journal entry's removal).
+    /// commit log replays a prefix after a SIGKILL), so it suits records
+    /// whose loss only undoes something (a journal entry's removal). It
+    /// never waits for memtable space either.
     ///
     /// Cells written as `.expiring(ttl, expiresAt: 0)`, tombstones with
     /// `deletedAt: 0` and deletions with `localDeletionTime: 0` get the
@@ -36,7 +37,9 @@ extension StorageEngine {
 
         var needsInlineFlush = false
         lock.lock()
-        if options.background == .threads && memtableBytes > options.memtableBudget.bytes {
+        // A non-durable write is a small bookkeeping record (a removal) made
+        // on a caller that must not stall: it may exceed the budget by itself.
+        if durable && options.background == .threads && memtableBytes > options.memtableBudget.bytes {
             waitForMemtableSpace()
         }
         if let failure = backgroundFailure ?? (closing ? StorageError(code: .closed, message: "engine is closed") : nil) {

@@ -92,7 +92,11 @@ final class EtcdBenchClient: BenchClient, @unchecked Sendable {
                 promise.succeed(false)
             }
         }
-        return (try? await promise.futureResult.get()) ?? false
+        // As Ringtail's calls: an answer that does not come within 10 s is an error.
+        let timer = channel.eventLoop.scheduleTask(in: .seconds(10)) { handler.finish(false) }
+        let ok = (try? await promise.futureResult.get()) ?? false
+        timer.cancel()
+        return ok
     }
 
     func close() { channel.close(promise: nil) }
@@ -108,6 +112,7 @@ final class UnaryCallHandler: ChannelInboundHandler, @unchecked Sendable {
 
     init(promise: EventLoopPromise<Bool>) { self.promise = promise }
 
+    /// On the stream's event loop (the connection's).
     func finish(_ ok: Bool) {
         guard !done else { return }
         done = true
