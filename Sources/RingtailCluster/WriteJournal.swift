@@ -82,19 +82,30 @@ public final class WriteJournal: @unchecked Sendable {
 
     /// Records an entry; durable (per the commit log sync mode) when it returns.
     public func record(_ entry: JournalEntry) throws(StorageError) {
+        do {
+            try engine.apply(mutation(for: entry))
+        } catch {
+            counted(recorded: false)
+            throw error
+        }
+        counted(recorded: true)
+    }
+
+    /// Counts an entry recorded through `mutation(for:)` by the caller.
+    public func counted(recorded: Bool) {
+        stats.withLock { if recorded { $0.recorded += 1 } else { $0.failures += 1 } }
+    }
+
+    /// The storage mutation that records `entry` (for a caller that applies
+    /// it in a batch with other writes; then call `counted(recorded:)`).
+    public func mutation(for entry: JournalEntry) -> Mutation {
         let row = Row(clustering: Self.clustering(entry.id), cells: [
             Cell(column: Self.tableColumn, timestamp: entry.timestamp, kind: .live, value: Array(entry.table.utf8)),
             Cell(column: Self.updateColumn, timestamp: entry.timestamp, kind: .live, value: entry.update.encoded()),
             Cell(column: Self.replicasColumn, timestamp: entry.timestamp, kind: .live,
                  value: Array(entry.replicas.map(\.name).joined(separator: ",").utf8)),
         ])
-        do {
-            try engine.apply(Mutation(table: table, update: PartitionUpdate(key: Self.key(entry.id), rows: [row])))
-        } catch {
-            stats.withLock { $0.failures += 1 }
-            throw error
-        }
-        stats.withLock { $0.recorded += 1 }
+        return Mutation(table: table, update: PartitionUpdate(key: Self.key(entry.id), rows: [row]))
     }
 
     /// Removes an entry. Not durable unless `durable`: a crash that loses the

@@ -4,6 +4,7 @@
 // still reach every replica. See docs/internals/hinted-handoff.md.
 import RingtailCore
 import RingtailStorage
+import RingtailWire
 import RingtailCluster
 
 extension ClusterNode {
@@ -16,6 +17,22 @@ extension ClusterNode {
         } catch {
             return false
         }
+    }
+
+    /// Applies replica writes and records journal entries together, with
+    /// one wait for durability (`StorageEngine.apply(batch:)`). Thread-safe,
+    /// like `apply(_:)` and `record(_:)`: a driver collects what one turn of
+    /// its loop asked for and runs it off the node's thread. Hand each
+    /// response to `finish(_:_:)` and each outcome to `journaled(_:stored:)`.
+    public func apply(_ writes: [ReplicaWrite], journal entries: [JournalEntry]) -> (responses: [MutationResponse], stored: [Bool]) {
+        let mutations = writes.map { Mutation(table: $0.table, update: $0.update) } + entries.map { journal.mutation(for: $0) }
+        let errors = engine.apply(batch: mutations)
+        let responses = zip(writes, errors).map { w, e in
+            e.map { MutationResponse(id: w.messageID, failure: "\(id): \($0.description)") } ?? MutationResponse(id: w.messageID)
+        }
+        let stored = errors.dropFirst(writes.count).map { $0 == nil }
+        for ok in stored { journal.counted(recorded: ok) }
+        return (responses, stored)
     }
 
     /// The outcome of a `.recordJournal` effect. Node thread only.

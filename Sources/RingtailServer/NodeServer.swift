@@ -47,6 +47,10 @@ public final class NodeServer: @unchecked Sendable {
     var isolated = false
     var stopped: EventLoopPromise<Void>
     var replicaWritesInFlight = 0
+    /// Replica writes and journal entries waiting for this loop turn's batch.
+    var batchedWrites: [ReplicaWrite] = []
+    var batchedJournal: [JournalEntry] = []
+    var batchScheduled = false
     /// Nesting depth of `perform`: writes are flushed when it returns to 0.
     var performing = 0
 
@@ -174,21 +178,43 @@ public final class NodeServer: @unchecked Sendable {
             case .reply(let request, let result):
                 replyToClient(request, result)
             case .applyReplicaWrite(let write):
-                replicaWritesInFlight += 1
-                let node = self.node!
-                pool.runIfActive(eventLoop: loop) { node.apply(write) }.whenComplete { result in
-                    self.replicaWritesInFlight -= 1
-                    let response = (try? result.get()) ?? MutationResponse(id: write.messageID, failure: "\(node.id) is stopping")
-                    self.perform(node.finish(write, response))
-                }
+                batchedWrites.append(write)
+                scheduleBatch()
             case .recordJournal(let entry):
-                replicaWritesInFlight += 1
-                let node = self.node!
-                pool.runIfActive(eventLoop: loop) { node.record(entry) }.whenComplete { result in
-                    self.replicaWritesInFlight -= 1
-                    self.perform(node.journaled(entry.id, stored: (try? result.get()) ?? false))
-                }
+                batchedJournal.append(entry)
+                scheduleBatch()
             }
+        }
+    }
+
+    /// Replica writes and journal entries are applied in batches: what one
+    /// turn of the event loop asked for (every frame its reads decoded) goes
+    /// to the thread pool as one task with one wait for the commit log, not
+    /// one hand-off and one wait per write.
+    func scheduleBatch() {
+        guard !batchScheduled else { return }
+        batchScheduled = true
+        loop.execute { self.dispatchBatch() }
+    }
+
+    func dispatchBatch() {
+        batchScheduled = false
+        guard !batchedWrites.isEmpty || !batchedJournal.isEmpty else { return }
+        let (writes, entries) = (batchedWrites, batchedJournal)
+        batchedWrites.removeAll(keepingCapacity: true)
+        batchedJournal.removeAll(keepingCapacity: true)
+        replicaWritesInFlight += 1
+        let node = self.node!
+        pool.runIfActive(eventLoop: loop) { node.apply(writes, journal: entries) }.whenComplete { result in
+            self.replicaWritesInFlight -= 1
+            let (responses, stored) = (try? result.get()) ?? (
+                writes.map { MutationResponse(id: $0.messageID, failure: "\(node.id) is stopping") },
+                entries.map { _ in false })
+            self.performing += 1
+            for (write, response) in zip(writes, responses) { self.perform(node.finish(write, response)) }
+            for (entry, ok) in zip(entries, stored) { self.perform(node.journaled(entry.id, stored: ok)) }
+            self.performing -= 1
+            if self.performing == 0 { self.flushWrites() }
         }
     }
 
@@ -303,7 +329,7 @@ public final class NodeServer: @unchecked Sendable {
     func drain(until deadline: NIODeadline) {
         // Replica writes in flight are waited for whatever the deadline:
         // storage must not close under a thread still applying one.
-        if replicaWritesInFlight > 0 || (node.requestsInFlight > 0 && NIODeadline.now() < deadline) {
+        if replicaWritesInFlight > 0 || batchScheduled || (node.requestsInFlight > 0 && NIODeadline.now() < deadline) {
             loop.scheduleTask(in: .milliseconds(20)) { self.drain(until: deadline) }
             return
         }

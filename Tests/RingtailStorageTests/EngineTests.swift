@@ -23,6 +23,25 @@ import Testing
         #expect(try again.values(t, "missing") == [])
     }
 
+    /// A batch applies each mutation on its own: one that fails (unknown
+    /// table) gets its error, the others are applied and survive a reopen.
+    @Test func aBatchAppliesEachMutationAndReportsEachFailure() throws {
+        let h = EngineHarness()
+        var engine: StorageEngine? = try h.open()
+        let t = try engine!.ensureTable()
+        func cell(_ key: String, _ value: String) -> Mutation {
+            Mutation(table: t, update: PartitionUpdate(key: bytes(key), rows: [
+                Row(clustering: [1], cells: [.live("x", bytes(value), timestamp: 3)])]))
+        }
+        let errors = engine!.apply(batch: [cell("a", "one"), Mutation(table: TableID(999), update: PartitionUpdate(key: bytes("z"))),
+                                           cell("b", "two")])
+        #expect(errors.map { $0?.code } == [nil, .unknownTable, nil])
+        try engine!.close()
+        engine = nil
+        let again = try h.open()
+        #expect(try again.values(t, "a") == ["one"] && again.values(t, "b") == ["two"])
+    }
+
     @Test func lastWriteWinsWithDeterministicTies() throws {
         let e = try EngineHarness().open()
         let t = try e.ensureTable()

@@ -19,6 +19,42 @@ extension StorageEngine {
     /// `deletedAt: 0` and deletions with `localDeletionTime: 0` get the
     /// engine clock's wall time; live cells get the table's default TTL.
     public func apply(_ mutation: Mutation, durable: Bool = true) throws(StorageError) {
+        let (position, needsInlineFlush) = try append(mutation, waitForSpace: durable)
+        if durable { try commitLog.awaitDurable(position) }
+        if needsInlineFlush { try flushPending() }
+    }
+
+    /// Applies several mutations, each atomically and in order, then waits
+    /// once until all that applied are durable as the sync mode promises:
+    /// one wait (and one thread hand-off) for a batch of replica writes
+    /// instead of one per write. One result per mutation: nil if applied
+    /// (durable when this returns), else why not.
+    public func apply(batch: [Mutation]) -> [StorageError?] {
+        var errors = [StorageError?](repeating: nil, count: batch.count)
+        var last: CommitLogPosition?
+        var flush = false
+        for (i, m) in batch.enumerated() {
+            do {
+                let (position, needsInlineFlush) = try append(m, waitForSpace: true)
+                last = position
+                flush = flush || needsInlineFlush
+            } catch {
+                errors[i] = error
+            }
+        }
+        do {
+            if let last { try commitLog.awaitDurable(last) }
+            if flush { try flushPending() }
+        } catch {
+            for i in errors.indices where errors[i] == nil { errors[i] = error }
+        }
+        return errors
+    }
+
+    /// Validates, stamps, appends to the commit log and applies to the
+    /// memtable under the lock; returns the end of the record, and whether
+    /// a manual-mode flush is due. Does not wait for durability.
+    private func append(_ mutation: Mutation, waitForSpace: Bool) throws(StorageError) -> (CommitLogPosition, Bool) {
         try limits.check(mutation.update)
         // Only the default TTL is needed before the append: copying the
         // whole definition (strings, arrays) per write costs refcounting.
@@ -39,7 +75,7 @@ extension StorageEngine {
         lock.lock()
         // A non-durable write is a small bookkeeping record (a removal) made
         // on a caller that must not stall: it may exceed the budget by itself.
-        if durable && options.background == .threads && memtableBytes > options.memtableBudget.bytes {
+        if waitForSpace && options.background == .threads && memtableBytes > options.memtableBudget.bytes {
             waitForMemtableSpace()
         }
         if let failure = backgroundFailure ?? (closing ? StorageError(code: .closed, message: "engine is closed") : nil) {
@@ -65,9 +101,7 @@ extension StorageEngine {
             needsInlineFlush = options.background == .manual
         }
         lock.unlock()
-
-        if durable { try commitLog.awaitDurable(position) }
-        if needsInlineFlush { try flushPending() }
+        return (position, needsInlineFlush)
     }
 
     /// Blocks a writer while memtables exceed the budget. Lock held.
