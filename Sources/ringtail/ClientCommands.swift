@@ -350,10 +350,14 @@ struct ScanCommand: ParsableCommand {
     }
 }
 
+/// The rows a read answers, in the order it asked for: the node applies the
+/// order and the limit, but the encoding keeps rows in clustering order.
 func readRows(_ c: RemoteConnection, _ read: ClientRead) async throws -> [Row] {
     switch try await c.request(.read(read)) {
     case .rows(nil): return []
-    case .rows(let bytes?): return try PartitionUpdate(decoding: bytes).rows
+    case .rows(let bytes?):
+        let rows = try PartitionUpdate(decoding: bytes).rows
+        return read.descending ? rows.reversed() : rows
     case .error(let e): throw RequestFailure(e.requestError.description)
     default: throw ValidationError("the node answered a read with something other than rows")
     }

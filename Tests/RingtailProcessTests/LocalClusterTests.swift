@@ -68,6 +68,12 @@ import RingtailCluster
         #expect(try run(["wait", "hints-delivered", "--timeout", "60"] + n1).status == 0)
         let scan = try run(["scan", "iot.r", "--key", "a", "--consistency", "ONE", "--host", "127.0.0.1:9713"])
         #expect(scan.output.contains("(2 rows)"), "\(scan.output)")
+        // Newest first, and the limit keeps the newest.
+        let desc = try run(["scan", "iot.r", "--key", "a", "--order", "desc", "--limit", "1", "--json"] + n1)
+        #expect(desc.output.contains("\"ts\":\"2\"") && !desc.output.contains("\"ts\":\"1\""), "\(desc.output)")
+        let both = try run(["scan", "iot.r", "--key", "a", "--order", "desc", "--json"] + n1)
+        let lines = both.output.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].contains("\"ts\":\"2\"") && lines[1].contains("\"ts\":\"1\""), "\(both.output)")
 
         // The typed client over the network runs the statements an embedded
         // cluster runs; an address that does not answer is skipped.
