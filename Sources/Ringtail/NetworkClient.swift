@@ -9,13 +9,13 @@
 // the next request connects to the next address.
 import NIOCore
 import NIOPosix
-import Foundation
 import Synchronization
 import RingtailCore
 import RingtailStorage
 import RingtailWire
 import RingtailCluster
 import RingtailServer
+import RingtailPosix
 
 public final class NetworkClient: RingtailClient {
     public let consistency: ConsistencyLevel
@@ -94,29 +94,15 @@ public final class NetworkClient: RingtailClient {
         let request = ClientRead(table: read.table, key: read.key, lower: bounds.lower, upper: bounds.upper,
                                  limit: UInt64(clamping: read.limit), descending: read.descending,
                                  consistency: read.level.rawValue)
-        switch try await send(.read(request)) {
-        case .rows(nil):
-            return []
-        case .rows(let bytes?):
-            let partition: PartitionUpdate
-            do { partition = try PartitionUpdate(decoding: bytes) } catch {
-                throw .invalidRequest("the node answered rows that do not decode: \(error)")
-            }
-            // The encoding keeps rows in clustering order; the node already
-            // applied the order and the limit, so only the order is restored.
-            let rows = read.descending ? Array(partition.rows.reversed()) : partition.rows
-            return StatementCodec.resultRows(rows, partitionKey: statement.partitionKey, table: table)
-        case .error(let e):
-            throw e.requestError
-        default:
-            throw .invalidRequest("the node answered a read with something else")
-        }
+        let rows = try await using { try await $0.rows(request, timeout: requestTimeout) }
+        return StatementCodec.resultRows(rows, partitionKey: statement.partitionKey, table: table)
     }
 
     // MARK: Internals
 
     func write(_ update: PartitionUpdate, table: TableDefinition, level: ConsistencyLevel) async throws(RequestError) {
-        switch try await send(.write(table: table.qualifiedName, update: update.encoded(), consistency: level.rawValue)) {
+        let operation = ClientOperation.write(table: table.qualifiedName, update: update.encoded(), consistency: level.rawValue)
+        switch try await using({ try await $0.request(operation, timeout: requestTimeout) }) {
         case .ok: return
         case .error(let e): throw e.requestError
         default: throw .invalidRequest("the node answered a write with something else")
@@ -125,7 +111,7 @@ public final class NetworkClient: RingtailClient {
 
     /// Write timestamps: the wall clock in µs, never repeating or going back for this client.
     func nextTimestamp() -> Int64 {
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let now = SystemClock().wallMicros()
         return state.withLock { s in
             s.lastTimestamp = max(now, s.lastTimestamp + 1)
             return s.lastTimestamp
@@ -141,30 +127,21 @@ public final class NetworkClient: RingtailClient {
     }
 
     func refreshSchema() async throws(RequestError) {
-        guard case .document(let json) = try await send(.admin(command: "schema", argument: "")) else {
-            throw .invalidRequest("the node did not answer the schema request with a document")
-        }
-        do {
-            let report = try JSONDecoder().decode(SchemaReport.self, from: Data(json))
-            guard let bytes = Data(base64Encoded: report.encoded) else { throw RequestFailure("not base64") }
-            let schema = try ClusterSchema(decoding: Array(bytes))
-            state.withLock { $0.schema = schema }
-        } catch {
-            throw .invalidRequest("the node's schema does not decode: \(error)")
-        }
+        let schema = try await using { try await $0.schema(timeout: requestTimeout) }
+        state.withLock { $0.schema = schema }
     }
 
-    struct RequestFailure: Error { var message: String; init(_ m: String) { message = m } }
-
-    /// Sends one request on the current connection (opening one first if
-    /// needed); a connection that fails is dropped.
-    func send(_ operation: ClientOperation) async throws(RequestError) -> ClientReply {
+    /// Runs `body` on the current connection (opening one first if needed).
+    /// A node's refusal comes through as its `RequestError`; anything else is
+    /// `.coordinatorLost`, and a connection that broke is replaced next time
+    /// (one a timed-out request left up keeps serving the others).
+    func using<T>(_ body: (RemoteConnection) async throws -> T) async throws(RequestError) -> T {
         let connection = try await currentConnection()
         do {
-            return try await connection.request(operation, timeout: requestTimeout)
+            return try await body(connection)
+        } catch let e as RequestError {
+            throw e
         } catch {
-            // A request that timed out leaves the connection up, and the
-            // other requests on it keep going; a broken one is replaced.
             if !connection.isActive {
                 state.withLock { s in if s.connection === connection { s.connection = nil } }
                 connection.close()

@@ -120,6 +120,13 @@ extension NodeServer {
             }
     }
 
+    /// The next frame for `link` connects at once (the peer is known to be up).
+    func resetBackoff(_ link: PeerLink) {
+        guard link.channel == nil else { return }
+        link.nextAttempt = .uptimeNanoseconds(0)
+        link.backoff = PeerLink.backoffMin
+    }
+
     func dropQueue(_ link: PeerLink) {
         link.queue.removeAll()
         link.queuedBytes = 0
@@ -159,7 +166,12 @@ extension NodeServer {
         channel.flush()
         switch hello.role {
         case .peer:
-            if let e = Endpoint(hello.listenAddress) { addresses[source] = e }
+            if let e = Endpoint(hello.listenAddress) {
+                addresses[source] = e
+                // The peer is back (it just connected to us): end any backoff
+                // of our link to it, earned while it was down.
+                if let link = links[e] { resetBackoff(link) }
+            }
             return .peer(source)
         case .client:
             return .client(ClientSession(channel: channel))

@@ -210,11 +210,8 @@ public final class NodeServer: @unchecked Sendable {
             let (responses, stored) = (try? result.get()) ?? (
                 writes.map { MutationResponse(id: $0.messageID, failure: "\(node.id) is stopping") },
                 entries.map { _ in false })
-            self.performing += 1
-            for (write, response) in zip(writes, responses) { self.perform(node.finish(write, response)) }
-            for (entry, ok) in zip(entries, stored) { self.perform(node.journaled(entry.id, stored: ok)) }
-            self.performing -= 1
-            if self.performing == 0 { self.flushWrites() }
+            self.perform(zip(writes, responses).flatMap { node.finish($0, $1) }
+                         + zip(entries, stored).flatMap { node.journaled($0.id, stored: $1) })
         }
     }
 
@@ -295,6 +292,10 @@ public final class NodeServer: @unchecked Sendable {
                 if up != self.alive.contains(peer) {
                     if up { self.alive.insert(peer) } else { self.alive.remove(peer) }
                     self.logger.notice("peer is \(up ? "UP" : "DOWN")", metadata: ["peer": "\(peer)"])
+                    // Back up: connect on the next frame instead of waiting
+                    // out a backoff earned while it was down (frames for a
+                    // link that backs off are dropped).
+                    if up, let e = self.address(of: peer), let link = self.links[e] { self.resetBackoff(link) }
                 }
             }
             // node.state holds the ring: rewrite it only when the ring moved.

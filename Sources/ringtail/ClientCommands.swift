@@ -83,11 +83,13 @@ func document<T: Decodable>(_ reply: ClientReply, as type: T.Type) throws -> T {
 }
 
 /// The node's schema (to encode statements against).
-func fetchSchema(_ c: RemoteConnection) async throws -> ClusterSchema {
-    let report = try await admin(c, "schema", as: SchemaReport.self)
-    guard let bytes = Data(base64Encoded: report.encoded) else { throw ValidationError("the node sent a schema that is not base64") }
-    return try ClusterSchema(decoding: Array(bytes))
+/// Drops a keyspace or a table (`what` names it for the message).
+func drop(_ operation: ClientOperation, _ what: String, with connection: ConnectionOptions) throws {
+    try connection.with { c in try expectOK(try await c.request(operation)) }
+    print("dropped \(what)")
 }
+
+func fetchSchema(_ c: RemoteConnection) async throws -> ClusterSchema { try await c.schema() }
 
 func tableDefinition(_ c: RemoteConnection, _ name: String) async throws -> TableDefinition {
     let schema = try await fetchSchema(c)
@@ -184,11 +186,7 @@ struct KeyspaceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drop a keyspace and every table in it (their data is deleted).")
         @OptionGroup var connection: ConnectionOptions
         @Argument var name: String
-        func run() throws {
-            let name = name
-            try connection.with { c in try expectOK(try await c.request(.dropKeyspace(name))) }
-            print("dropped keyspace \(name)")
-        }
+        func run() throws { try drop(.dropKeyspace(name), "keyspace \(name)", with: connection) }
     }
 }
 
@@ -216,11 +214,7 @@ struct TableCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drop KEYSPACE.TABLE (its data is deleted).")
         @OptionGroup var connection: ConnectionOptions
         @Argument var name: String
-        func run() throws {
-            let name = name
-            try connection.with { c in try expectOK(try await c.request(.dropTable(name))) }
-            print("dropped table \(name)")
-        }
+        func run() throws { try drop(.dropTable(name), "table \(name)", with: connection) }
     }
 
     struct List: ParsableCommand {
@@ -350,15 +344,11 @@ struct ScanCommand: ParsableCommand {
     }
 }
 
-/// The rows a read answers, in the order it asked for: the node applies the
-/// order and the limit, but the encoding keeps rows in clustering order.
+/// The rows of a read in the order it asked for (`RemoteConnection.rows`).
 func readRows(_ c: RemoteConnection, _ read: ClientRead) async throws -> [Row] {
-    switch try await c.request(.read(read)) {
-    case .rows(nil): return []
-    case .rows(let bytes?):
-        let rows = try PartitionUpdate(decoding: bytes).rows
-        return read.descending ? rows.reversed() : rows
-    case .error(let e): throw RequestFailure(e.requestError.description)
-    default: throw ValidationError("the node answered a read with something other than rows")
+    do {
+        return try await c.rows(read)
+    } catch let e as RequestError {
+        throw RequestFailure(e.description)
     }
 }

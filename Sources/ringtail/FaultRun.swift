@@ -86,63 +86,66 @@ final class FaultRun: Sendable {
         }
     }
 
-    func writer(_ index: Int) async {
+    /// A workload task's connection: to its current coordinator, replaced
+    /// (the next live node in turn) when it breaks or its node is taken down.
+    struct Session {
         var connection: RemoteConnection?
         var coordinator = ""
-        var turn = index
+        var turn: Int
+
+        /// The connection to use now, or nil if the next node did not answer.
+        mutating func ready(_ run: FaultRun) async -> RemoteConnection? {
+            if let connection, !run.down.withLock({ $0.contains(coordinator) }) { return connection }
+            connection?.close()
+            let nodes = run.live()
+            coordinator = nodes[turn % nodes.count]
+            turn += 1
+            connection = try? await run.connect(coordinator)
+            return connection
+        }
+    }
+
+    func writer(_ index: Int) async {
+        var session = Session(turn: index)
         while !stopping.load(ordering: .relaxed) {
-            if connection == nil || down.withLock({ $0.contains(coordinator) }) {
-                connection?.close()
-                let nodes = live()
-                coordinator = nodes[turn % nodes.count]
-                turn += 1
-                connection = try? await connect(coordinator)
-                if connection == nil {
-                    await ledger.writeFailed("connect")
-                    try? await Task.sleep(for: .milliseconds(100))
-                    continue
-                }
+            guard let connection = await session.ready(self) else {
+                await ledger.writeFailed("connect")
+                try? await Task.sleep(for: .milliseconds(100))
+                continue
             }
+            let coordinator = session.coordinator
             let c = await ledger.next()
             let key = "p\(c % Int64(partitions))"
             do {
                 let bytes = try Self.update(key: key, clustering: c)
-                switch try await connection!.request(.write(table: Self.table, update: bytes, consistency: "quorum"),
-                                                     timeout: .seconds(10)) {
+                switch try await connection.request(.write(table: Self.table, update: bytes, consistency: "quorum"),
+                                                    timeout: .seconds(10)) {
                 case .ok: await ledger.ack(key: key, clustering: c, level: "QUORUM", through: coordinator)
                 case .error(let e): await ledger.writeFailed(Self.kind(e))
                 default: await ledger.writeFailed("odd reply")
                 }
             } catch {
                 await ledger.writeFailed("connection lost")
-                connection = nil
+                session.connection = nil
             }
         }
-        connection?.close()
+        session.connection?.close()
     }
 
     func reader(_ index: Int) async {
-        var connection: RemoteConnection?
-        var coordinator = ""
-        var turn = index + 1
+        var session = Session(turn: index + 1)
         while !stopping.load(ordering: .relaxed) {
             guard let w = await ledger.sample(), w.level == "QUORUM" else {
                 try? await Task.sleep(for: .milliseconds(50))
                 continue
             }
-            if connection == nil || down.withLock({ $0.contains(coordinator) }) {
-                connection?.close()
-                let nodes = live()
-                coordinator = nodes[turn % nodes.count]
-                turn += 1
-                connection = try? await connect(coordinator)
-                if connection == nil { continue }
-            }
+            guard let connection = await session.ready(self) else { continue }
+            let coordinator = session.coordinator
             let ck = KeyCodec.encodeKey([.bigint(w.clustering)])
             let read = ClientRead(table: Self.table, key: KeyCodec.encodeKey([.text(w.key)]), lower: .inclusive(ck),
                                   upper: .inclusive(ck), consistency: "quorum")
             do {
-                switch try await connection!.request(.read(read), timeout: .seconds(10)) {
+                switch try await connection.request(.read(read), timeout: .seconds(10)) {
                 case .rows(let bytes):
                     await ledger.readChecked()
                     let rows = try bytes.map { try PartitionUpdate(decoding: $0).rows } ?? []
@@ -154,10 +157,10 @@ final class FaultRun: Sendable {
                 }
             } catch {
                 await ledger.readFailed("connection lost")
-                connection = nil
+                session.connection = nil
             }
         }
-        connection?.close()
+        session.connection?.close()
     }
 
     // MARK: The run

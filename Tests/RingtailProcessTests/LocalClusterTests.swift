@@ -63,6 +63,7 @@ import RingtailCluster
         #expect(all.status != 0 && all.output.contains("Unavailable: ALL needs 3 live replica(s), 2 alive"), "\(all.output)")
         let hints = try run(["hints"] + n1)
         #expect(hints.output.contains("for n3"), "\(hints.output)")
+        #expect(hints.output.contains("write journal: ") && hints.output.contains("recovered at start"), "\(hints.output)")
 
         #expect(try run(["cluster", "start", "n3"] + c).status == 0)
         #expect(try run(["wait", "hints-delivered", "--timeout", "60"] + n1).status == 0)

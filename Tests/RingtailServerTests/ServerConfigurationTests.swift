@@ -20,6 +20,7 @@ import Testing
         #expect(c.engine.syncMode == .group(.milliseconds(2)))
         #expect(c.numTokens == 16 && c.seeds.isEmpty && c.datacenter == "dc1" && c.rack == "r1")
         #expect(c.coordinator.writeTimeout == .seconds(2) && c.hints.window == .seconds(3 * 3600))
+        #expect(c.coordinator.journal && c.nodeConfiguration.coordinator.journal, "the write journal is on by default")
     }
 
     @Test func everyKeyIsRead() throws {
@@ -49,6 +50,7 @@ import Testing
         replica_write_threads = 4
         drain_timeout_ms = 100
         log_level = "debug"
+        write_journal = false
         """
         let c = try ServerConfiguration.parse(text, path: "/x/n.toml")
         #expect(c.clusterName == "lab" && c.seeds == [Endpoint(host: "127.0.0.1", port: 7001), Endpoint(host: "::1", port: 7002)])
@@ -64,6 +66,7 @@ import Testing
         let node = c.nodeConfiguration
         #expect(node.advertised["addr"] == "127.0.0.1:7001" && node.advertised["client"] == "127.0.0.1:9001")
         #expect(node.engine.background == .threads)
+        #expect(!c.coordinator.journal && !node.coordinator.journal)
     }
 
     @Test func mistakesAreClearErrors() {
