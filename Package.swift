@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "RingtailCore", targets: ["RingtailCore"]),
         .library(name: "RingtailStorage", targets: ["RingtailStorage"]),
         .library(name: "RingtailWire", targets: ["RingtailWire"]),
+        .library(name: "RingtailLog", targets: ["RingtailLog"]),
         .library(name: "RingtailCluster", targets: ["RingtailCluster"]),
         .library(name: "RingtailNode", targets: ["RingtailNode"]),
         .library(name: "Ringtail", targets: ["Ringtail"]),
@@ -43,6 +44,12 @@ let package = Package(
             dependencies: ["CRingtailSupport"]),
         .target(
             name: "RingtailStorage",
+            dependencies: ["RingtailCore", "CLZ4", "CZstd"]),
+        // One node's partition logs (topics): record batches in Kafka's
+        // format, segments with offset and time indexes, retention, the
+        // producer's partitioner.
+        .target(
+            name: "RingtailLog",
             dependencies: ["RingtailCore", "CLZ4", "CZstd"]),
         .target(
             name: "RingtailWire",
@@ -100,6 +107,9 @@ let package = Package(
         .testTarget(
             name: "RingtailSimulationTests",
             dependencies: ["RingtailCore", "RingtailCluster", "RingtailSimulation"]),
+        .testTarget(
+            name: "RingtailLogTests",
+            dependencies: ["RingtailCore", "RingtailLog", "RingtailSimulation", "RingtailPosix"]),
         .testTarget(
             name: "RingtailWireTests",
             dependencies: ["RingtailCore", "RingtailWire"]),
