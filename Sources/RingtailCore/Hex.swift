@@ -37,4 +37,40 @@ public enum Hex {
         }
         return out
     }
+
+    /// Lowercase hex, 16 bytes a line, bytes separated by spaces: the layout
+    /// of the worked examples in docs/formats/.
+    public static func dump(_ bytes: some Collection<UInt8>) -> String {
+        var lines: [String] = []
+        var line: [String] = []
+        for b in bytes {
+            line.append(encode([b]))
+            if line.count == 16 {
+                lines.append(line.joined(separator: " "))
+                line = []
+            }
+        }
+        if !line.isEmpty { lines.append(line.joined(separator: " ")) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The bytes of every ```hex block of a Markdown document (whitespace
+    /// between digits ignored); nil if a block is not hex.
+    public static func blocks(inMarkdown text: String) -> [[UInt8]]? {
+        var blocks: [[UInt8]] = []
+        var current: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " }
+            if current == nil {
+                if trimmed == "```hex" { current = "" }
+            } else if trimmed.hasPrefix("```") {
+                guard let bytes = decode(current!.filter { !$0.isWhitespace }) else { return nil }
+                blocks.append(bytes)
+                current = nil
+            } else {
+                current! += line
+            }
+        }
+        return blocks
+    }
 }

@@ -268,61 +268,22 @@ enum GoldenHex {
 // MARK: - Helpers
 
 /// Hex text as in the docs: two digits a byte, any whitespace between.
-enum Hex {
+extension Hex {
     struct ParseError: Error, CustomStringConvertible {
         var description: String
     }
 
     /// Parses hex digits, ignoring all whitespace: "52 54\n43" is [0x52, 0x54, 0x43].
     static func parse(_ text: String) throws -> [UInt8] {
-        var out: [UInt8] = []
-        var high: UInt8?
-        for ch in text where !ch.isWhitespace {
-            guard let digit = ch.hexDigitValue else { throw ParseError(description: "'\(ch)' is not a hex digit") }
-            if let h = high {
-                out.append(h << 4 | UInt8(digit))
-                high = nil
-            } else {
-                high = UInt8(digit)
-            }
-        }
-        if high != nil { throw ParseError(description: "odd number of hex digits") }
-        return out
-    }
-
-    /// Lowercase hex, 16 bytes a line, bytes separated by spaces (the docs' layout).
-    static func dump(_ bytes: some Collection<UInt8>) -> String {
-        let digits = Array("0123456789abcdef")
-        var lines: [String] = []
-        var line: [String] = []
-        for b in bytes {
-            line.append(String([digits[Int(b >> 4)], digits[Int(b & 15)]]))
-            if line.count == 16 {
-                lines.append(line.joined(separator: " "))
-                line = []
-            }
-        }
-        if !line.isEmpty { lines.append(line.joined(separator: " ")) }
-        return lines.joined(separator: "\n")
+        guard let bytes = decode(text.filter { !$0.isWhitespace }) else { throw ParseError(description: "not hex: \(text.prefix(40))") }
+        return bytes
     }
 
     /// Every ```hex block of `docs/formats/<document>`, parsed.
     static func blocks(inDocument document: String) throws -> [[UInt8]] {
         let root = Path.directory(of: Path.directory(of: Path.directory(of: #filePath)))
         let text = String(decoding: try PosixFileSystem().readFile(Path.join(root, "docs/formats/" + document)), as: UTF8.self)
-        var blocks: [[UInt8]] = []
-        var current: String?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.drop { $0 == " " }
-            if current == nil {
-                if trimmed == "```hex" { current = "" }
-            } else if trimmed.hasPrefix("```") {
-                blocks.append(try parse(current!))
-                current = nil
-            } else {
-                current! += line + "\n"
-            }
-        }
+        guard let blocks = blocks(inMarkdown: text) else { throw ParseError(description: "docs/formats/\(document) has a hex block that is not hex") }
         return blocks
     }
 }
