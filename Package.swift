@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "RingtailStorage", targets: ["RingtailStorage"]),
         .library(name: "RingtailWire", targets: ["RingtailWire"]),
         .library(name: "RingtailLog", targets: ["RingtailLog"]),
+        .library(name: "RingtailRaft", targets: ["RingtailRaft"]),
         .library(name: "RingtailCluster", targets: ["RingtailCluster"]),
         .library(name: "RingtailNode", targets: ["RingtailNode"]),
         .library(name: "Ringtail", targets: ["Ringtail"]),
@@ -51,6 +52,11 @@ let package = Package(
         .target(
             name: "RingtailLog",
             dependencies: ["RingtailCore", "CLZ4", "CZstd"]),
+        // A pure Raft state machine for the cluster metadata quorum (topics,
+        // partition leaders and in-sync sets).
+        .target(
+            name: "RingtailRaft",
+            dependencies: ["RingtailCore"]),
         .target(
             name: "RingtailWire",
             dependencies: ["RingtailCore"]),
@@ -110,6 +116,9 @@ let package = Package(
         .testTarget(
             name: "RingtailLogTests",
             dependencies: ["RingtailCore", "RingtailLog", "RingtailSimulation", "RingtailPosix"]),
+        .testTarget(
+            name: "RingtailRaftTests",
+            dependencies: ["RingtailCore", "RingtailRaft"]),
         .testTarget(
             name: "RingtailWireTests",
             dependencies: ["RingtailCore", "RingtailWire"]),
