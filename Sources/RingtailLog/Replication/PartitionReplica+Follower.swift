@@ -8,6 +8,7 @@ extension PartitionReplica {
         guard case .follower(let leader, let epoch) = role, !fetchInFlight else { return }
         if let due = nextFetchAt, due > now { return }
         fetchInFlight = true
+        fetchSentAt = now
         nextFetchAt = nil
         out.append(.sendFetch(to: leader, FetchRequest(
             topic: topic, partition: partition, replica: node.name, fetchOffset: log.logEndOffset,

@@ -19,6 +19,9 @@ public struct ReplicationConfig: Sendable, Equatable {
     public var fetchBytesMax: Int = 1 << 20
     /// How long an in-sync set proposal may stay unanswered before it is sent again.
     public var proposalRetry: Duration = .seconds(2)
+    /// A follower's fetch unanswered this long after its wait is counted as
+    /// failed (the leader or the network is gone) and sent again.
+    public var fetchTimeout: Duration = .seconds(2)
 
     public init() {}
 }
@@ -96,6 +99,7 @@ public final class PartitionReplica {
     var waitingFetches: [WaitingFetch] = []
     /// Follower: a fetch is out; or the time to send the next one.
     var fetchInFlight = false
+    var fetchSentAt: Instant = .zero
     var nextFetchAt: Instant?
     /// The first offset this node wrote as leader of its current epoch.
     var leaderEpochStartOffset: Int64 = 0
@@ -203,6 +207,10 @@ public final class PartitionReplica {
             answerParkedFetches(now: now, expiredOnly: true, &out)
             maybeShrinkIsr(now: now, &out)
         case .follower:
+            if fetchInFlight && now - fetchSentAt > config.fetchWait + config.fetchTimeout {
+                fetchInFlight = false
+                nextFetchAt = now
+            }
             sendFetchIfDue(now: now, &out)
         case .offline:
             break
