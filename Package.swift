@@ -118,7 +118,7 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailLog", "RingtailSimulation", "RingtailPosix"]),
         .testTarget(
             name: "RingtailRaftTests",
-            dependencies: ["RingtailCore", "RingtailRaft"]),
+            dependencies: ["RingtailCore", "RingtailRaft", "RingtailSimulation", "RingtailPosix"]),
         .testTarget(
             name: "RingtailWireTests",
             dependencies: ["RingtailCore", "RingtailWire"]),

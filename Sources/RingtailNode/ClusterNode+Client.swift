@@ -59,6 +59,8 @@ extension ClusterNode {
             return schemaChange { (s, now) throws(RequestError) in try s.dropTable(name, timestampMicros: now) }
         case .admin:
             return ([], nil)
+        case .log:
+            return invalid("this node does not serve the append log yet")
         }
     }
 

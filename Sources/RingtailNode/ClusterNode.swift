@@ -328,6 +328,10 @@ public final class ClusterNode: @unchecked Sendable {
             return [send(.schemaPush(SchemaPush(schema: schemaEncoded)), to: source)]
         case .schemaPush(let push):
             return receiveSchema(push, from: source)
+        case .log:
+            statistics.framesRejected += 1
+            statistics.lastRejection = "append-log frame from \(source): this node does not serve the append log yet"
+            return []
         case .hello, .clientRequest, .clientResponse:
             // Connection-level messages: the driver handles them; a peer never sends them here.
             statistics.framesRejected += 1

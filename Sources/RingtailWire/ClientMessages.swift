@@ -79,6 +79,9 @@ public enum ClientOperation: Hashable, Sendable {
     /// `schema`) with an optional argument (a table for flush and compact);
     /// answered with a JSON document.
     case admin(command: String, argument: String)
+    /// An append-log request (topics, produce, fetch, groups) in
+    /// RingtailLog's encoding (LogClientRequest).
+    case log([UInt8])
 }
 
 public struct ClientRequest: Hashable, Sendable {
@@ -130,6 +133,8 @@ public enum ClientReply: Hashable, Sendable {
     case error(WireRequestError)
     /// An operator command's answer: a JSON document (UTF-8).
     case document([UInt8])
+    /// An append-log answer in RingtailLog's encoding (LogClientReply).
+    case log([UInt8])
 }
 
 public struct ClientResponse: Hashable, Sendable {

@@ -129,6 +129,10 @@ public enum Message: Hashable, Sendable {
     case schemaPush(SchemaPush)
     case clientRequest(ClientRequest)
     case clientResponse(ClientResponse)
+    /// Append-log traffic between nodes (metadata Raft, broker heartbeats,
+    /// proposals, replica fetches), in RingtailLog's own encoding
+    /// (LogPeerMessage), so this layer needs no log types.
+    case log([UInt8])
 }
 
 /// A message with its sender, as one frame carries it.
@@ -154,15 +158,17 @@ extension Message {
             if case .data(let bytes?) = r.payload { return bytes.count }
             return 16
         case .schemaPush(let p): return p.schema.count
+        case .log(let bytes): return bytes.count
         case .clientRequest(let r):
             switch r.operation {
             case .write(let table, let update, _): return table.utf8.count + update.count
             case .read(let read): return read.table.utf8.count + read.key.count + 2 * 16
+            case .log(let bytes): return bytes.count
             default: return 64
             }
         case .clientResponse(let r):
             switch r.reply {
-            case .rows(let bytes?), .document(let bytes): return bytes.count
+            case .rows(let bytes?), .document(let bytes), .log(let bytes): return bytes.count
             default: return 64
             }
         case .mutationResponse, .gossipSyn, .gossipAck, .gossipAck2, .hello, .schemaPull: return 64
@@ -183,6 +189,7 @@ extension Message {
         case .readResponse: return "read response"
         case .hello: return "hello"
         case .schemaPull: return "schema pull"
+        case .log: return "log"
         case .schemaPush: return "schema push"
         case .clientRequest: return "client request"
         case .clientResponse: return "client response"

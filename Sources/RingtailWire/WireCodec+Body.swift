@@ -18,6 +18,7 @@ extension WireCodec {
         case .schemaPush: w.writeUInt8(Kind.schemaPush.rawValue)
         case .clientRequest: w.writeUInt8(Kind.clientRequest.rawValue)
         case .clientResponse: w.writeUInt8(Kind.clientResponse.rawValue)
+        case .log: w.writeUInt8(Kind.log.rawValue)
         }
         writeString(envelope.source.name, &w)
         switch envelope.message {
@@ -82,6 +83,8 @@ extension WireCodec {
             encodeClientRequest(m, &w)
         case .clientResponse(let m):
             encodeClientResponse(m, &w)
+        case .log(let bytes):
+            w.writeLengthPrefixed(bytes)
         }
     }
 
@@ -150,6 +153,8 @@ extension WireCodec {
             message = .clientRequest(try decodeClientRequest(&r, limits))
         case .clientResponse:
             message = .clientResponse(try decodeClientResponse(&r, limits))
+        case .log:
+            message = .log(try r.readLengthPrefixed(limit: limits.frameBytesMax))
         }
         return Envelope(source: source, message: message)
     }

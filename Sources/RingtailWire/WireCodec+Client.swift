@@ -36,6 +36,9 @@ extension WireCodec {
             w.writeUInt8(6)
             writeString(command, &w)
             writeString(argument, &w)
+        case .log(let bytes):
+            w.writeUInt8(7)
+            w.writeLengthPrefixed(bytes)
         }
     }
 
@@ -65,6 +68,7 @@ extension WireCodec {
         case 6:
             let command = try readString(&r, limits)
             operation = .admin(command: command, argument: try readString(&r, limits))
+        case 7: operation = .log(try r.readLengthPrefixed(limit: limits.frameBytesMax))
         case let tag: throw DecodeError.unknownTag(offset: at, tag: tag, what: "client operation")
         }
         return ClientRequest(id: id, operation: operation)
@@ -91,6 +95,9 @@ extension WireCodec {
         case .document(let bytes):
             w.writeUInt8(4)
             w.writeLengthPrefixed(bytes)
+        case .log(let bytes):
+            w.writeUInt8(5)
+            w.writeLengthPrefixed(bytes)
         }
     }
 
@@ -111,6 +118,7 @@ extension WireCodec {
             reply = .error(WireRequestError(kind: kind, consistency: consistency, numbers: numbers, isWrite: isWrite,
                                             message: try readString(&r, limits)))
         case 4: reply = .document(try r.readLengthPrefixed(limit: limits.frameBytesMax))
+        case 5: reply = .log(try r.readLengthPrefixed(limit: limits.frameBytesMax))
         case let tag: throw DecodeError.unknownTag(offset: at, tag: tag, what: "client reply")
         }
         return ClientResponse(id: id, reply: reply)

@@ -56,6 +56,7 @@ public enum WireCodec {
         case hello = 20
         case schemaPull = 30, schemaPush = 31
         case clientRequest = 40, clientResponse = 41
+        case log = 50
     }
 
     /// Encodes one envelope as a complete frame (header and body).

@@ -69,7 +69,7 @@ struct RequestFailure: Error, CustomStringConvertible {
 /// The answer of a data or schema request, or a clear error.
 func expectOK(_ reply: ClientReply) throws {
     switch reply {
-    case .ok, .rows, .document: return
+    case .ok, .rows, .document, .log: return
     case .error(let e): throw RequestFailure(e.requestError.description)
     }
 }

@@ -48,6 +48,9 @@ import Testing
         Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 3, reply: .error(WireRequestError(
             kind: 1, consistency: "quorum", numbers: [1, 2, -3], isWrite: true, message: "Write timeout"))))),
         Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 4, reply: .document(Array("{}".utf8))))),
+        Envelope(source: NodeID("n1"), message: .clientResponse(ClientResponse(id: 5, reply: .log([1, 2, 3])))),
+        Envelope(source: NodeID("n1"), message: .clientRequest(ClientRequest(id: 6, operation: .log([4, 5])))),
+        Envelope(source: NodeID("n2"), message: .log([7, 8, 9])),
     ]
 
     @Test func everyMessageRoundTrips() throws {
