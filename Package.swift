@@ -51,7 +51,7 @@ let package = Package(
         // producer's partitioner.
         .target(
             name: "RingtailLog",
-            dependencies: ["RingtailCore", "CLZ4", "CZstd"]),
+            dependencies: ["RingtailCore", "RingtailRaft", "CLZ4", "CZstd"]),
         // A pure Raft state machine for the cluster metadata quorum (topics,
         // partition leaders and in-sync sets).
         .target(
@@ -65,7 +65,7 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire"]),
         .target(
             name: "RingtailNode",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailLog", "RingtailRaft"]),
         .target(
             name: "RingtailPosix",
             dependencies: ["RingtailCore"]),
@@ -115,7 +115,7 @@ let package = Package(
             dependencies: ["RingtailCore", "RingtailCluster", "RingtailSimulation"]),
         .testTarget(
             name: "RingtailLogTests",
-            dependencies: ["RingtailCore", "RingtailLog", "RingtailSimulation", "RingtailPosix"]),
+            dependencies: ["RingtailCore", "RingtailLog", "RingtailRaft", "RingtailSimulation", "RingtailPosix"]),
         .testTarget(
             name: "RingtailRaftTests",
             dependencies: ["RingtailCore", "RingtailRaft", "RingtailSimulation", "RingtailPosix"]),

@@ -1,0 +1,83 @@
+// The append log's messages: between nodes (metadata Raft, broker
+// heartbeats, forwarded proposals, replica fetches) and between clients and
+// nodes (topics, produce, fetch, offsets). The wire layer carries them as
+// opaque bytes (docs/formats/wire.md, kind 0x32 and client operation 7);
+// their encoding is in LogMessageCodec.swift.
+import RingtailCore
+import RingtailRaft
+
+/// Node-to-node append-log traffic.
+public enum LogPeerMessage: Equatable, Sendable {
+    case raft(RaftMessage)
+    /// A node's session heartbeat to the controller.
+    case heartbeat(incarnation: UInt64, location: NodeLocation)
+    /// A metadata command for the controller to propose; `id` is the
+    /// sender's, echoed in the result (0: no answer wanted).
+    case proposal(id: UInt64, command: MetadataCommand)
+    case proposalResult(id: UInt64, outcome: MetadataOutcome)
+    case fetch(id: UInt64, FetchRequest)
+    case fetchResponse(id: UInt64, FetchResponse)
+}
+
+/// Where consumption starts when a partition has no committed offset, or
+/// what `listOffsets` looks up.
+public enum OffsetSpec: Equatable, Sendable {
+    case earliest
+    case latest
+    /// The first offset whose record timestamp (ms) is at or after this.
+    case timestamp(Int64)
+}
+
+/// A client's append-log request.
+public enum LogClientRequest: Equatable, Sendable {
+    case createTopic(name: String, config: TopicConfig)
+    case deleteTopic(name: String)
+    /// Topics, partitions, leaders and in-sync sets, and each node's client address.
+    case describeCluster
+    case produce(topic: String, partition: Int, acks: Acks, timeout: Duration, batch: [UInt8])
+    case fetch(FetchRequest)
+    case listOffsets(topic: String, partition: Int, OffsetSpec)
+    /// Reserves an idempotent producer id.
+    case initProducer
+}
+
+/// One partition as `describeCluster` reports it.
+public struct PartitionDescription: Equatable, Sendable {
+    public var partition: Int
+    public var leader: String?
+    public var leaderEpoch: Int32
+    public var replicas: [String]
+    public var isr: [String]
+}
+
+public struct TopicDescription: Equatable, Sendable {
+    public var name: String
+    public var config: TopicConfig
+    public var partitions: [PartitionDescription]
+}
+
+public struct BrokerDescription: Equatable, Sendable {
+    public var node: String
+    /// `host:port` for client connections, if the node advertises one.
+    public var clientAddress: String
+    public var fenced: Bool
+}
+
+public struct ClusterDescription: Equatable, Sendable {
+    public var controller: String?
+    public var brokers: [BrokerDescription]
+    public var topics: [TopicDescription]
+}
+
+/// A node's answer to a `LogClientRequest`.
+public enum LogClientReply: Equatable, Sendable {
+    case ok
+    case error(PartitionErrorCode, String)
+    /// The request cannot be served (unknown topic, no controller yet, bad settings).
+    case failed(String)
+    case cluster(ClusterDescription)
+    case produced(ProduceResponse)
+    case fetched(FetchResponse)
+    case offset(Int64)
+    case producerId(Int64)
+}
