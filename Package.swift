@@ -71,7 +71,7 @@ let package = Package(
             dependencies: ["RingtailCore"]),
         .target(
             name: "RingtailSimulation",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailLog"]),
         // The real-process half of the Posix / NIO layer: the SwiftNIO
         // transport, the node server that drives a ClusterNode, its TOML
         // configuration, and the network client.
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "RingtailClusterTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode",
-                           "RingtailSimulation", "Ringtail"]),
+                           "RingtailSimulation", "Ringtail", "RingtailLog"]),
         .testTarget(
             name: "RingtailServerTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailServer"]),

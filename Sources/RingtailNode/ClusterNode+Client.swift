@@ -59,8 +59,9 @@ extension ClusterNode {
             return schemaChange { (s, now) throws(RequestError) in try s.dropTable(name, timestampMicros: now) }
         case .admin:
             return ([], nil)
-        case .log:
-            return invalid("this node does not serve the append log yet")
+        case .log(let bytes):
+            guard let logService else { return invalid("\(id) runs no append log (its configuration has no [log] section)") }
+            return (perform(logService.client(request: requestID, bytes: bytes)), nil)
         }
     }
 

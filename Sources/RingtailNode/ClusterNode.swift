@@ -8,12 +8,15 @@ import RingtailCore
 import RingtailStorage
 import RingtailWire
 import RingtailCluster
+import RingtailLog
 
 /// Timers a node asks its driver for.
 public enum NodeTimer: Hashable, Sendable {
     case gossip
     case hintDelivery
     case coordinator(CoordinatorTimer)
+    /// The append log's tick (LogServiceConfiguration.tickInterval).
+    case log
 }
 
 public enum NodeEffect: Hashable, Sendable {
@@ -24,6 +27,8 @@ public enum NodeEffect: Hashable, Sendable {
     case gossipToSeed(frame: [UInt8])
     case setTimer(at: Instant, NodeTimer)
     case reply(request: UInt64, ClientResult)
+    /// Answer an append-log client request (a LogClientReply, encoded).
+    case replyLog(request: UInt64, [UInt8])
     /// Apply a replica write to storage, then hand it to `finish(_:_:)`.
     /// The write may wait for a commit log sync, so a driver may run
     /// several at once off the node's thread (they share fsyncs); see
@@ -73,6 +78,8 @@ public struct NodeConfiguration: Sendable {
     /// Application values this node gossips about itself besides dc, rack,
     /// tokens, status, schema and load (a real node: its addresses).
     public var advertised: [String: String] = [:]
+    /// The append log (topics): nil runs the node without one.
+    public var log: LogServiceConfiguration?
 
     public init(id: NodeID, location: NodeLocation, directory: String) {
         self.id = id
@@ -121,6 +128,8 @@ public final class ClusterNode: @unchecked Sendable {
     public let engine: StorageEngine
     public let hintStore: HintStore
     public let journal: WriteJournal
+    /// The append log, if configured.
+    public let logService: LogService?
     // A node is driven by one thread at a time and no access to these spans
     // a callback, so the hottest skip the runtime exclusivity check.
     @exclusivity(unchecked) public internal(set) var statistics = NodeStatistics()
@@ -184,6 +193,18 @@ public final class ClusterNode: @unchecked Sendable {
             try? engine.close()
             throw error
         }
+        if let log = configuration.log {
+            do {
+                logService = try LogService(id: configuration.id, location: configuration.location, directory: configuration.directory,
+                                            configuration: log, fileSystem: fileSystem, clock: clock,
+                                            incarnation: UInt64(truncatingIfNeeded: generation), seed: seed ^ 0x6c6f67)
+            } catch {
+                try? engine.close()
+                throw StorageError(code: .io, message: "the append log's metadata store: \(error)", path: error.path)
+            }
+        } else {
+            logService = nil
+        }
         gossip = GossipState(local: configuration.id, generation: generation)
         gossip.set("dc", configuration.location.datacenter)
         gossip.set("rack", configuration.location.rack)
@@ -217,18 +238,25 @@ public final class ClusterNode: @unchecked Sendable {
     /// The first timers; call once after init.
     public func start() -> [NodeEffect] {
         let now = clock.now()
-        return [.setTimer(at: now + configuration.gossipInterval, .gossip),
-                .setTimer(at: now + configuration.hintDeliveryInterval, .hintDelivery)]
+        var effects: [NodeEffect] = [.setTimer(at: now + configuration.gossipInterval, .gossip),
+                                     .setTimer(at: now + configuration.hintDeliveryInterval, .hintDelivery)]
+        if let log = configuration.log {
+            logService?.clientAddress = { [unowned self] node in self.gossipState(of: node)?.application["client"]?.value ?? "" }
+            effects.append(.setTimer(at: now + log.tickInterval, .log))
+        }
+        return effects
     }
 
     /// Closes storage (final commit log sync). The node is unusable after.
     public func close() throws(StorageError) {
+        logService?.close()
         try engine.close()
     }
 
     /// The process dies here: nothing more is written or synced (what the
     /// file system already holds stays, as after SIGKILL).
     public func kill() {
+        logService?.close()
         engine.kill()
     }
 
@@ -328,10 +356,13 @@ public final class ClusterNode: @unchecked Sendable {
             return [send(.schemaPush(SchemaPush(schema: schemaEncoded)), to: source)]
         case .schemaPush(let push):
             return receiveSchema(push, from: source)
-        case .log:
-            statistics.framesRejected += 1
-            statistics.lastRejection = "append-log frame from \(source): this node does not serve the append log yet"
-            return []
+        case .log(let bytes):
+            guard let logService else {
+                statistics.framesRejected += 1
+                statistics.lastRejection = "append-log frame from \(source): this node runs no append log"
+                return []
+            }
+            return perform(logService.receive(from: source, bytes: bytes))
         case .hello, .clientRequest, .clientResponse:
             // Connection-level messages: the driver handles them; a peer never sends them here.
             statistics.framesRejected += 1
@@ -348,6 +379,21 @@ public final class ClusterNode: @unchecked Sendable {
             return deliverHints() + [.setTimer(at: clock.now() + configuration.hintDeliveryInterval, .hintDelivery)]
         case .coordinator(let t):
             return perform(coordinator.handle(.timer(t), now: clock.now(), wallMicros: clock.wallMicros()))
+        case .log:
+            guard let logService, let log = configuration.log else { return [] }
+            return perform(logService.tick()) + [.setTimer(at: clock.now() + log.tickInterval, .log)]
+        }
+    }
+
+    /// The log service's effects as node effects.
+    func perform(_ effects: [LogEffect]) -> [NodeEffect] {
+        effects.map { effect in
+            switch effect {
+            case .send(let target, let message):
+                return send(.log(LogMessageCodec.encode(message)), to: target)
+            case .reply(let request, let reply):
+                return .replyLog(request: request, LogMessageCodec.encode(reply))
+            }
         }
     }
 

@@ -69,6 +69,13 @@ public struct RaftNode: Sendable {
         resetElectionTimer()
     }
 
+    /// Committed entries after `index`, at most `limit` (for members outside
+    /// the group that follow the committed log, such as brokers that are not voters).
+    public func committedEntries(after index: UInt64, limit: Int) -> [RaftEntry] {
+        guard index < commitIndex else { return [] }
+        return slice(from: index + 1, through: commitIndex, limit: limit)
+    }
+
     /// The term of entry `index` (0 for index 0 or past the end).
     func term(at index: UInt64) -> UInt64 {
         index == 0 || index > lastIndex ? 0 : entries[Int(index - 1)].term

@@ -177,6 +177,9 @@ public final class NodeServer: @unchecked Sendable {
                 }
             case .reply(let request, let result):
                 replyToClient(request, result)
+            case .replyLog(let request, let bytes):
+                guard let (session, id, _) = pendingClients.removeValue(forKey: request) else { continue }
+                respond(session, id, .log(bytes))
             case .applyReplicaWrite(let write):
                 batchedWrites.append(write)
                 scheduleBatch()

@@ -9,6 +9,7 @@ import RingtailStorage
 import RingtailWire
 import RingtailCluster
 import RingtailNode
+import RingtailLog
 
 public final class SimulatedCluster: @unchecked Sendable {
     /// Where node storage lives.
@@ -99,6 +100,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// which sees every reply, only the one `execute` waits for is kept
     /// (a long run would otherwise hold every reply it ever made).
     @exclusivity(unchecked) var replies: [UInt64: ClientResult] = [:]
+    var logReplies: [UInt64: LogClientReply] = [:]
     var executing: UInt64?
     /// Called for every reply, at the virtual instant it is made.
     public var onReply: ((UInt64, ClientResult) -> Void)?
@@ -231,6 +233,34 @@ public final class SimulatedCluster: @unchecked Sendable {
     /// Takes the reply to `request` if it has arrived.
     public func takeReply(_ request: UInt64) -> ClientResult? { replies.removeValue(forKey: request) }
 
+    /// Sends an append-log request to `node`; its reply arrives later in
+    /// `takeLogReply`. A down node answers at once with `.failed`.
+    @discardableResult
+    public func submit(_ request: LogClientRequest, to target: NodeID) -> UInt64 {
+        let id = nextRequest
+        nextRequest += 1
+        guard let i = indexOf(target), let node = simNodes[i].node else {
+            logReplies[id] = .failed("\(target) is down")
+            return id
+        }
+        pendingRequests[id] = i
+        let (effects, answer) = node.handle(client: ClientRequest(id: id, operation: .log(LogMessageCodec.encode(request))), as: id)
+        if case .error(let e)? = answer { logReplies[id] = .failed(e.message) }
+        perform(effects, from: i)
+        return id
+    }
+
+    public func takeLogReply(_ request: UInt64) -> LogClientReply? { logReplies.removeValue(forKey: request) }
+
+    /// Submits a log request and runs the cluster until it is answered or
+    /// `limit` of virtual time passes (then `.failed`).
+    public func execute(_ request: LogClientRequest, at target: NodeID, limit: Duration = .seconds(30)) -> LogClientReply {
+        let id = submit(request, to: target)
+        let deadline = now + limit
+        while logReplies[id] == nil, let next = queue.nextTime, next <= deadline { step() }
+        return takeLogReply(id) ?? .failed("no answer within \(limit)")
+    }
+
     /// Submits and runs the cluster until the reply (or until `limit` of
     /// virtual time passes, which a coordinator's timeouts make impossible
     /// unless it crashes).
@@ -303,6 +333,10 @@ public final class SimulatedCluster: @unchecked Sendable {
                            lane: i * Self.timerLanes + Self.lane(of: timer))
             case .reply(let request, let result):
                 deliverReply(request, result)
+            case .replyLog(let request, let bytes):
+                pendingRequests[request] = nil
+                mix(0x4c, UInt64(truncatingIfNeeded: request))
+                logReplies[request] = (try? LogMessageCodec.decodeClientReply(bytes)) ?? .failed("reply does not decode")
             case .applyReplicaWrite(let write):
                 // One thread, so at once: the node's storage syncs inline.
                 guard let node = simNodes[i].node else { continue }
@@ -327,7 +361,7 @@ public final class SimulatedCluster: @unchecked Sendable {
 
     /// Timers of one kind on one node are mostly set a fixed delay ahead,
     /// so each kind gets its own lane of the agenda (see EventQueue).
-    static let timerLanes = 5
+    static let timerLanes = 6
     static func lane(of timer: NodeTimer) -> Int {
         switch timer {
         case .coordinator(.writeTimeout): return 0
@@ -335,6 +369,7 @@ public final class SimulatedCluster: @unchecked Sendable {
         case .coordinator(.speculativeRetry): return 2
         case .gossip: return 3
         case .hintDelivery: return 4
+        case .log: return 5
         }
     }
 

@@ -39,7 +39,7 @@ import Testing
                 queue += from.finish(w, from.apply(w)).map { (from, $0) }
             case .recordJournal(let entry):
                 queue += from.journaled(entry.id, stored: from.record(entry)).map { (from, $0) }
-            case .gossipToSeed, .setTimer, .reply:
+            case .gossipToSeed, .setTimer, .reply, .replyLog:
                 continue
             }
         }

@@ -51,7 +51,7 @@ import Testing
             case .applyReplicaWrite(let w): queue += node.finish(w, node.apply(w))
             case .recordJournal(let entry): queue += node.journaled(entry.id, stored: node.record(entry))
             case .reply(_, let result): replies.append(result)
-            case .gossipToSeed, .setTimer: continue
+            case .gossipToSeed, .setTimer, .replyLog: continue
             }
         }
         return (sent, replies)

@@ -18,7 +18,8 @@ import Testing
             .raft(.appendEntries(term: 4, prevLogIndex: 9, prevLogTerm: 3, entries: [
                 RaftEntry(term: 4, index: 10, kind: .noop), RaftEntry(term: 4, index: 11, data: [1, 2])], leaderCommit: 8)),
             .raft(.appendResponse(term: 4, success: true, index: 11)),
-            .heartbeat(incarnation: 77, location: NodeLocation(datacenter: "dc1", rack: "r2")),
+            .heartbeat(incarnation: 77, location: NodeLocation(datacenter: "dc1", rack: "r2"), appliedIndex: 12),
+            .metadataUpdate(entries: [RaftEntry(term: 2, index: 13, data: [9])]),
             .proposal(id: 5, command: .deleteTopic(name: "x")),
             .proposalResult(id: 5, outcome: .rejected("no topic x")),
             .proposalResult(id: 6, outcome: .producerIds(first: 1000, count: 1000)),

@@ -62,11 +62,11 @@ public enum MetadataCommand: Equatable, Sendable {
     case allocateProducerIds(node: NodeID)
 }
 
-enum MetadataCommandCodec {
+public enum MetadataCommandCodec {
     /// DO NOT CHANGE: embedded in the metadata Raft log.
     static let version: UInt8 = 1
 
-    static func encode(_ command: MetadataCommand) -> [UInt8] {
+    public static func encode(_ command: MetadataCommand) -> [UInt8] {
         var w = ByteWriter(capacity: 64)
         w.writeUInt8(version)
         switch command {
@@ -109,7 +109,7 @@ enum MetadataCommandCodec {
         return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> MetadataCommand {
+    public static func decode(_ bytes: [UInt8]) throws -> MetadataCommand {
         var r = ByteReader(bytes)
         let v = try r.readUInt8()
         guard v == version else { throw DecodeError.unknownTag(offset: 0, tag: v, what: "metadata command version") }

@@ -25,6 +25,14 @@ public struct PartitionState: Equatable, Sendable {
     public var isr: [NodeID]
     /// Bumped on every change to this partition.
     public var partitionEpoch: Int32
+
+    public init(replicas: [NodeID], leader: NodeID?, leaderEpoch: Int32, isr: [NodeID], partitionEpoch: Int32) {
+        self.replicas = replicas
+        self.leader = leader
+        self.leaderEpoch = leaderEpoch
+        self.isr = isr
+        self.partitionEpoch = partitionEpoch
+    }
 }
 
 public struct TopicState: Equatable, Sendable {

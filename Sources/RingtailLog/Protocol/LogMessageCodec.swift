@@ -17,11 +17,15 @@ public enum LogMessageCodec {
         case .raft(let m):
             w.writeUInt8(1)
             encodeRaft(m, &w)
-        case .heartbeat(let incarnation, let location):
+        case .heartbeat(let incarnation, let location, let applied):
             w.writeUInt8(2)
             w.writeUInt64(incarnation)
             w.writeLengthPrefixed(utf8: location.datacenter)
             w.writeLengthPrefixed(utf8: location.rack)
+            w.writeVarint(applied)
+        case .metadataUpdate(let entries):
+            w.writeUInt8(7)
+            encodeEntries(entries, &w)
         case .proposal(let id, let command):
             w.writeUInt8(3)
             w.writeVarint(id)
@@ -51,7 +55,8 @@ public enum LogMessageCodec {
         case 1: message = .raft(try decodeRaft(&r))
         case 2:
             let incarnation = try r.readUInt64()
-            message = .heartbeat(incarnation: incarnation, location: NodeLocation(datacenter: try r.readString(limit: namesMax), rack: try r.readString(limit: namesMax)))
+            let location = NodeLocation(datacenter: try r.readString(limit: namesMax), rack: try r.readString(limit: namesMax))
+            message = .heartbeat(incarnation: incarnation, location: location, appliedIndex: try r.readVarint())
         case 3:
             let id = try r.readVarint()
             message = .proposal(id: id, command: try MetadataCommandCodec.decode(try r.readLengthPrefixed(limit: r.remaining)))
@@ -64,6 +69,7 @@ public enum LogMessageCodec {
         case 6:
             let id = try r.readVarint()
             message = .fetchResponse(id: id, try decodeFetchResponse(&r))
+        case 7: message = .metadataUpdate(entries: try decodeEntries(&r))
         case let tag: throw DecodeError.unknownTag(offset: at, tag: tag, what: "log peer message")
         }
         guard r.isAtEnd else { throw DecodeError.invalid(offset: r.offset, reason: "bytes after the log message") }
@@ -96,13 +102,7 @@ public enum LogMessageCodec {
             w.writeVarint(prevIndex)
             w.writeVarint(prevTerm)
             w.writeVarint(commit)
-            w.writeVarint(entries.count)
-            for e in entries {
-                w.writeVarint(e.term)
-                w.writeVarint(e.index)
-                w.writeUInt8(e.kind.rawValue)
-                w.writeLengthPrefixed(e.data)
-            }
+            encodeEntries(entries, &w)
         case .appendResponse(let term, let success, let index):
             w.writeUInt8(4)
             w.writeVarint(term)
@@ -124,22 +124,37 @@ public enum LogMessageCodec {
             let prevIndex = try r.readVarint()
             let prevTerm = try r.readVarint()
             let commit = try r.readVarint()
-            let count = try r.readLength(limit: r.remaining)
-            var entries: [RaftEntry] = []
-            for _ in 0..<count {
-                let entryTerm = try r.readVarint()
-                let index = try r.readVarint()
-                let kindAt = r.offset
-                guard let kind = RaftEntry.Kind(rawValue: try r.readUInt8()) else {
-                    throw DecodeError.unknownTag(offset: kindAt, tag: r.bytes[kindAt], what: "raft entry kind")
-                }
-                entries.append(RaftEntry(term: entryTerm, index: index, kind: kind, data: try r.readLengthPrefixed(limit: r.remaining)))
-            }
+            let entries = try decodeEntries(&r)
             return .appendEntries(term: term, prevLogIndex: prevIndex, prevLogTerm: prevTerm, entries: entries, leaderCommit: commit)
         case 4:
             return .appendResponse(term: try r.readVarint(), success: try flag(&r), index: try r.readVarint())
         case let tag: throw DecodeError.unknownTag(offset: at, tag: tag, what: "raft message")
         }
+    }
+
+    static func encodeEntries(_ entries: [RaftEntry], _ w: inout ByteWriter) {
+        w.writeVarint(entries.count)
+        for e in entries {
+            w.writeVarint(e.term)
+            w.writeVarint(e.index)
+            w.writeUInt8(e.kind.rawValue)
+            w.writeLengthPrefixed(e.data)
+        }
+    }
+
+    static func decodeEntries(_ r: inout ByteReader) throws -> [RaftEntry] {
+        let count = try r.readLength(limit: r.remaining)
+        var entries: [RaftEntry] = []
+        for _ in 0..<count {
+            let term = try r.readVarint()
+            let index = try r.readVarint()
+            let kindAt = r.offset
+            guard let kind = RaftEntry.Kind(rawValue: try r.readUInt8()) else {
+                throw DecodeError.unknownTag(offset: kindAt, tag: r.bytes[kindAt], what: "raft entry kind")
+            }
+            entries.append(RaftEntry(term: term, index: index, kind: kind, data: try r.readLengthPrefixed(limit: r.remaining)))
+        }
+        return entries
     }
 
     static func flag(_ r: inout ByteReader) throws -> Bool {

@@ -9,8 +9,12 @@ import RingtailRaft
 /// Node-to-node append-log traffic.
 public enum LogPeerMessage: Equatable, Sendable {
     case raft(RaftMessage)
-    /// A node's session heartbeat to the controller.
-    case heartbeat(incarnation: UInt64, location: NodeLocation)
+    /// A node's session heartbeat to the controller, with the index of the
+    /// last metadata entry it applied.
+    case heartbeat(incarnation: UInt64, location: NodeLocation, appliedIndex: UInt64)
+    /// Committed metadata entries from the controller to a node that is not a
+    /// voter, in order, starting after the index the node last reported.
+    case metadataUpdate(entries: [RaftEntry])
     /// A metadata command for the controller to propose; `id` is the
     /// sender's, echoed in the result (0: no answer wanted).
     case proposal(id: UInt64, command: MetadataCommand)
@@ -48,12 +52,26 @@ public struct PartitionDescription: Equatable, Sendable {
     public var leaderEpoch: Int32
     public var replicas: [String]
     public var isr: [String]
+
+    public init(partition: Int, leader: String?, leaderEpoch: Int32, replicas: [String], isr: [String]) {
+        self.partition = partition
+        self.leader = leader
+        self.leaderEpoch = leaderEpoch
+        self.replicas = replicas
+        self.isr = isr
+    }
 }
 
 public struct TopicDescription: Equatable, Sendable {
     public var name: String
     public var config: TopicConfig
     public var partitions: [PartitionDescription]
+
+    public init(name: String, config: TopicConfig, partitions: [PartitionDescription]) {
+        self.name = name
+        self.config = config
+        self.partitions = partitions
+    }
 }
 
 public struct BrokerDescription: Equatable, Sendable {
@@ -61,12 +79,24 @@ public struct BrokerDescription: Equatable, Sendable {
     /// `host:port` for client connections, if the node advertises one.
     public var clientAddress: String
     public var fenced: Bool
+
+    public init(node: String, clientAddress: String, fenced: Bool) {
+        self.node = node
+        self.clientAddress = clientAddress
+        self.fenced = fenced
+    }
 }
 
 public struct ClusterDescription: Equatable, Sendable {
     public var controller: String?
     public var brokers: [BrokerDescription]
     public var topics: [TopicDescription]
+
+    public init(controller: String?, brokers: [BrokerDescription], topics: [TopicDescription]) {
+        self.controller = controller
+        self.brokers = brokers
+        self.topics = topics
+    }
 }
 
 /// A node's answer to a `LogClientRequest`.
