@@ -87,12 +87,12 @@ let package = Package(
         .target(
             name: "Ringtail",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode",
-                           "RingtailSimulation", "RingtailPosix", "RingtailServer"]),
+                           "RingtailSimulation", "RingtailPosix", "RingtailServer", "RingtailLog"]),
         .executableTarget(
             name: "ringtail",
             dependencies: [
                 "RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailPosix",
-                "RingtailSimulation", "RingtailServer", "Ringtail",
+                "RingtailSimulation", "RingtailServer", "Ringtail", "RingtailLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

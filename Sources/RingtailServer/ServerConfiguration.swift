@@ -50,6 +50,11 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = "info"
     /// Whether clients may inject faults (`isolate`): for test clusters only.
     public var allowFaultInjection = false
+    /// The append log's metadata voters (node names); nil runs no append log.
+    public var metadataVoters: [String]?
+    public var brokerSessionTimeout: Duration = .seconds(3)
+    public var replicaLagMax: Duration = .seconds(10)
+    public var replicaFetchWait: Duration = .milliseconds(500)
 
     public init(nodeName: String, listenAddress: Endpoint, clientAddress: Endpoint, dataDirectory: String) {
         self.nodeName = nodeName
@@ -93,6 +98,10 @@ public struct ServerConfiguration: Sendable {
         var drain_timeout_ms: Int?
         var log_level: String?
         var allow_fault_injection: Bool?
+        var metadata_voters: [String]?
+        var broker_session_timeout_ms: Int?
+        var replica_lag_max_ms: Int?
+        var replica_fetch_wait_ms: Int?
     }
 
     /// A TOML number written either way (`8` or `8.0`).
@@ -225,6 +234,18 @@ public struct ServerConfiguration: Sendable {
         }
         c.coordinator.journal = file.write_journal ?? true
         c.allowFaultInjection = file.allow_fault_injection ?? false
+        if let voters = file.metadata_voters {
+            guard (1...7).contains(voters.count), Set(voters).count == voters.count, voters.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 }) else {
+                throw fail("metadata_voters must name 1 to 7 distinct nodes")
+            }
+            c.metadataVoters = voters
+        } else if c.seeds.isEmpty || c.seeds == [listen] {
+            // A node on its own runs the append log with itself as the only voter.
+            c.metadataVoters = [name]
+        }
+        if let v = try ms(file.broker_session_timeout_ms, "broker_session_timeout_ms", 500...600_000) { c.brokerSessionTimeout = v }
+        if let v = try ms(file.replica_lag_max_ms, "replica_lag_max_ms", 100...600_000) { c.replicaLagMax = v }
+        if let v = try ms(file.replica_fetch_wait_ms, "replica_fetch_wait_ms", 0...60_000) { c.replicaFetchWait = v }
         return c
     }
 
@@ -241,6 +262,13 @@ public struct ServerConfiguration: Sendable {
         n.phiConvictThreshold = phiConvictThreshold
         n.wireLimits.frameBytesMax = frameBytesMax
         n.advertised = ["addr": listenAddress.description, "client": clientAddress.description]
+        if let voters = metadataVoters {
+            var log = LogServiceConfiguration(voters: voters.map(NodeID.init))
+            log.sessionTimeout = brokerSessionTimeout
+            log.replication.replicaLagMax = replicaLagMax
+            log.replication.fetchWait = replicaFetchWait
+            n.log = log
+        }
         return n
     }
 }

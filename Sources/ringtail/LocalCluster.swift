@@ -101,6 +101,8 @@ struct LocalCluster: Codable {
 
     func writeConfig(_ m: Member) throws {
         let seedList = seeds.map { "\"127.0.0.1:\($0.peerPort)\"" }.joined(separator: ", ")
+        // The append log's metadata group: the first three nodes.
+        let voters = members.prefix(3).map { "\"\($0.name)\"" }.joined(separator: ", ")
         let text = """
         # Written by `ringtail cluster up`; every key: docs/configuration.md
         cluster_name = "\(clusterName)"
@@ -118,6 +120,8 @@ struct LocalCluster: Codable {
         gossip_interval_ms = 500
         # A local cluster is a test rig: clients may cut a node off (ringtail faults).
         allow_fault_injection = true
+        # The append log: these nodes vote on topic metadata; every node holds partitions.
+        metadata_voters = [\(voters)]
 
         """
         try FileManager.default.createDirectory(atPath: folder(m), withIntermediateDirectories: true)
