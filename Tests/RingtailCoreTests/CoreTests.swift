@@ -75,7 +75,7 @@ import Testing
         let forbidden = ["Date()", "ContinuousClock", "SuspendingClock", "Task.sleep", ".random(", "UUID()", "FileManager",
                          "import Foundation", "gettimeofday", "DispatchQueue"]
         var offenders: [String] = []
-        for module in ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailSimulation"] {
+        for module in ["RingtailCore", "RingtailStorage", "RingtailLog", "RingtailRaft", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailSimulation"] {
             let dir = root.appendingPathComponent("Sources").appendingPathComponent(module)
             guard let files = FileManager.default.enumerator(atPath: dir.path) else { continue }
             for case let file as String in files where file.hasSuffix(".swift") {
