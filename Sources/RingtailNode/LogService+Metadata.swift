@@ -81,7 +81,7 @@ extension LogService {
             out.append(.send(to: node, .proposalResult(id: id, outcome: outcome)))
         case .local:
             if case .producerIds(let first, let count) = outcome { receiveProducerIds(first: first, count: count, &out) }
-        case .peerFetch:
+        case .peerFetch, .groupCommit:
             break
         }
     }

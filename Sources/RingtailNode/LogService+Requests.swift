@@ -99,6 +99,8 @@ extension LogService {
                 offset = min(found ?? replica.highWatermark, replica.highWatermark)
             }
             out.append(.reply(request: request, .offset(offset)))
+        case .findCoordinator, .joinGroup, .syncGroup, .heartbeat, .leaveGroup, .commitOffsets, .fetchOffsets, .describeGroup:
+            groupRequest(request: request, operation, &out)
         case .initProducer:
             if producerIds.next < producerIds.end {
                 out.append(.reply(request: request, .producerId(producerIds.next)))
@@ -154,8 +156,18 @@ extension LogService {
         for effect in effects {
             switch effect {
             case .replyProduce(let ours, let response):
-                if case .client(let request)? = origins.removeValue(forKey: ours) {
+                switch origins.removeValue(forKey: ours) {
+                case .client(let request)?:
                     out.append(.reply(request: request, .produced(response)))
+                case .groupCommit(let request, let group, let offsets)?:
+                    if response.error == .none {
+                        groups[group]?.recordCommitted(offsets)
+                        out.append(.reply(request: request, .group(.none)))
+                    } else {
+                        out.append(.reply(request: request, .error(response.error, "the commit did not replicate: \(response.error)")))
+                    }
+                default:
+                    break
                 }
             case .replyFetch(let ours, let response):
                 switch origins.removeValue(forKey: ours) {

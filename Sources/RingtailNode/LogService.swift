@@ -58,6 +58,8 @@ public final class LogService {
         case client(UInt64)
         case peerFetch(NodeID, UInt64)
         case peerProposal(NodeID, UInt64)
+        /// A group's offset commit waiting for its record to replicate.
+        case groupCommit(UInt64, String, [TopicPartitionID: Int64])
         case local
     }
 
@@ -91,6 +93,12 @@ public final class LogService {
     var producerIds: (next: Int64, end: Int64) = (0, 0)
     var waitingForProducerIds: [UInt64] = []
     var ticks = 0
+    /// Consumer groups this node coordinates (it leads their offsets partition).
+    var groups: [String: GroupCoordinator] = [:]
+    /// The leader epoch at which each offsets partition's commits were loaded.
+    var loadedOffsets: [Int: Int32] = [:]
+    /// When this node last asked for the offsets topic to be created.
+    var offsetsTopicRequestedAt: Instant?
     var lastRetention: Instant
     /// The clients' addresses of nodes, from the driver (gossip).
     public var clientAddress: (NodeID) -> String = { _ in "" }
@@ -161,6 +169,14 @@ public final class LogService {
         for key in replicas.keys.sorted() {
             guard let replica = replicas[key] else { continue }
             perform(replica.handle(.tick, now: now), for: key, &out)
+        }
+        let counts = partitionCounts()
+        for name in groups.keys.sorted() {
+            guard coordinator(for: name) != nil else {
+                groups[name] = nil // leadership of its offsets partition moved
+                continue
+            }
+            performGroup(groups[name]!.tick(now: now, partitions: counts), &out)
         }
         if now - lastRetention >= configuration.retentionInterval {
             lastRetention = now

@@ -146,4 +146,51 @@ import Testing
         c.run(for: .seconds(1))
         #expect(Self.describe(c, at: NodeID("n5"))?.topics.isEmpty == true)
     }
+
+    /// Sends a group request to the group's coordinator, looking it up first.
+    static func toCoordinator(_ c: SimulatedCluster, _ group: String, _ request: LogClientRequest) -> LogClientReply {
+        for _ in 0..<30 {
+            if case .coordinator(let node, _) = c.execute(.findCoordinator(group: group), at: c.runningNodeIDs[0]) {
+                let reply = c.execute(request, at: NodeID(node))
+                switch reply {
+                case .group(.notCoordinator), .error(.notLeader, _): break
+                case .joined(let j) where j.error == .notCoordinator: break
+                default: return reply
+                }
+            }
+            c.run(for: .milliseconds(500))
+        }
+        return .failed("no coordinator")
+    }
+
+    @Test func groupsRebalanceAndTheirOffsetsSurviveTheCoordinator() throws {
+        let c = try Self.cluster(seed: 11)
+        #expect(c.execute(.createTopic(name: "t", config: TopicConfig(partitions: 6, replicationFactor: 3)), at: NodeID("n1")) == .ok)
+        c.run(for: .seconds(1))
+        let join1 = Self.toCoordinator(c, "g", .joinGroup(group: "g", memberID: "", topics: ["t"], sessionTimeout: .seconds(10), assignor: "range"))
+        guard case .joined(let m1) = join1, m1.error == .none else { Issue.record("join: \(join1)"); return }
+        #expect(m1.assignment.count == 6)
+        // A second member: its join waits until the first rejoins.
+        guard case .coordinator(let node, _) = c.execute(.findCoordinator(group: "g"), at: NodeID("n1")) else { Issue.record("no coordinator"); return }
+        let pending = c.submit(.joinGroup(group: "g", memberID: "", topics: ["t"], sessionTimeout: .seconds(10), assignor: "range"), to: NodeID(node))
+        c.run(for: .milliseconds(200))
+        #expect(Self.toCoordinator(c, "g", .heartbeat(group: "g", memberID: m1.memberID, generation: m1.generation)) == .group(.rebalanceInProgress))
+        guard case .joined(let again) = Self.toCoordinator(c, "g", .joinGroup(group: "g", memberID: m1.memberID, topics: ["t"],
+                                                                                sessionTimeout: .seconds(10), assignor: "range")) else {
+            Issue.record("rejoin failed"); return
+        }
+        c.run(for: .milliseconds(200))
+        guard case .joined(let m2)? = c.takeLogReply(pending) else { Issue.record("the second join was not answered"); return }
+        #expect(again.generation == m2.generation && again.assignment.count == 3 && m2.assignment.count == 3)
+        #expect(Set(again.assignment).isDisjoint(with: m2.assignment))
+        // Commits: the owner's land; another member's for the same partition are refused.
+        let mine = again.assignment[0]
+        #expect(Self.toCoordinator(c, "g", .commitOffsets(group: "g", memberID: m1.memberID, generation: again.generation, offsets: [mine: 42])) == .group(.none))
+        #expect(Self.toCoordinator(c, "g", .commitOffsets(group: "g", memberID: m2.memberID, generation: m2.generation, offsets: [mine: 7])) == .group(.notOwner))
+        // The coordinator dies: the offsets partition's new leader reads the commits back.
+        c.crash(NodeID(node))
+        c.run(for: .seconds(6))
+        let fetched = Self.toCoordinator(c, "g", .fetchOffsets(group: "g"))
+        #expect(fetched == .offsets([mine: 42]), "\(fetched)")
+    }
 }

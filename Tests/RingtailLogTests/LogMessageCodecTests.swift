@@ -41,6 +41,14 @@ import Testing
             .listOffsets(topic: "sensors", partition: 1, .timestamp(1_767_225_600_000)),
             .listOffsets(topic: "sensors", partition: 1, .earliest),
             .initProducer,
+            .findCoordinator(group: "sink"),
+            .joinGroup(group: "sink", memberID: "", topics: ["a", "b"], sessionTimeout: .seconds(10), assignor: "range"),
+            .syncGroup(group: "sink", memberID: "m1", generation: 3),
+            .heartbeat(group: "sink", memberID: "m1", generation: 3),
+            .leaveGroup(group: "sink", memberID: "m1"),
+            .commitOffsets(group: "sink", memberID: "m1", generation: 3, offsets: [TopicPartitionID(topic: "a", partition: 1): 99]),
+            .fetchOffsets(group: "sink"),
+            .describeGroup(group: "sink"),
         ]
         for m in requests { #expect(try LogMessageCodec.decodeClientRequest(LogMessageCodec.encode(m)) == m) }
         let replies: [LogClientReply] = [
@@ -51,6 +59,13 @@ import Testing
             .produced(ProduceResponse(error: .none, baseOffset: 42, logStartOffset: 0)),
             .produced(ProduceResponse(error: .notEnoughReplicas, message: "1 in-sync")),
             .fetched(Self.fetched), .offset(77), .producerId(1001),
+            .coordinator(node: "n2", clientAddress: "127.0.0.1:9402"),
+            .joined(JoinResult(error: .none, memberID: "m1", generation: 2, assignment: [TopicPartitionID(topic: "a", partition: 0)])),
+            .synced(.rebalanceInProgress, []), .group(.notOwner),
+            .offsets([TopicPartitionID(topic: "a", partition: 0): 5]),
+            .groupDescription(GroupDescription(group: "sink", state: "stable", generation: 2, assignor: "range",
+                                               members: [.init(memberID: "m1", topics: ["a"], assignment: [TopicPartitionID(topic: "a", partition: 0)])],
+                                               committed: [TopicPartitionID(topic: "a", partition: 0): 5])),
         ]
         for m in replies { #expect(try LogMessageCodec.decodeClientReply(LogMessageCodec.encode(m)) == m) }
     }

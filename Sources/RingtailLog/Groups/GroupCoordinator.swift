@@ -47,6 +47,12 @@ public struct JoinResult: Equatable, Sendable {
     public var memberID: String
     public var generation: Int32
     public var assignment: [TopicPartitionID]
+    public init(error: GroupErrorCode, memberID: String, generation: Int32, assignment: [TopicPartitionID]) {
+        self.error = error
+        self.memberID = memberID
+        self.generation = generation
+        self.assignment = assignment
+    }
 }
 
 public enum GroupEffect: Equatable, Sendable {

@@ -38,8 +38,86 @@ extension LogMessageCodec {
             }
         case .initProducer:
             w.writeUInt8(7)
+        case .findCoordinator(let group):
+            w.writeUInt8(8)
+            w.writeLengthPrefixed(utf8: group)
+        case .joinGroup(let group, let member, let topics, let session, let assignor):
+            w.writeUInt8(9)
+            w.writeLengthPrefixed(utf8: group)
+            w.writeLengthPrefixed(utf8: member)
+            writeNames(topics, &w)
+            w.writeVarint(UInt64(max(0, session.nanosecondsClamped / 1_000_000)))
+            w.writeLengthPrefixed(utf8: assignor)
+        case .syncGroup(let group, let member, let generation):
+            w.writeUInt8(10)
+            w.writeLengthPrefixed(utf8: group)
+            w.writeLengthPrefixed(utf8: member)
+            w.writeSignedVarint(Int64(generation))
+        case .heartbeat(let group, let member, let generation):
+            w.writeUInt8(11)
+            w.writeLengthPrefixed(utf8: group)
+            w.writeLengthPrefixed(utf8: member)
+            w.writeSignedVarint(Int64(generation))
+        case .leaveGroup(let group, let member):
+            w.writeUInt8(12)
+            w.writeLengthPrefixed(utf8: group)
+            w.writeLengthPrefixed(utf8: member)
+        case .commitOffsets(let group, let member, let generation, let offsets):
+            w.writeUInt8(13)
+            w.writeLengthPrefixed(utf8: group)
+            w.writeLengthPrefixed(utf8: member)
+            w.writeSignedVarint(Int64(generation))
+            writeOffsets(offsets, &w)
+        case .fetchOffsets(let group):
+            w.writeUInt8(14)
+            w.writeLengthPrefixed(utf8: group)
+        case .describeGroup(let group):
+            w.writeUInt8(15)
+            w.writeLengthPrefixed(utf8: group)
         }
         return w.bytes
+    }
+
+    static func writeOffsets(_ offsets: [TopicPartitionID: Int64], _ w: inout ByteWriter) {
+        w.writeVarint(offsets.count)
+        for (tp, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            writePartitionID(tp, &w)
+            w.writeSignedVarint(offset)
+        }
+    }
+
+    static func readOffsets(_ r: inout ByteReader) throws -> [TopicPartitionID: Int64] {
+        var out: [TopicPartitionID: Int64] = [:]
+        for _ in 0..<(try r.readLength(limit: 1 << 20)) { out[try readPartitionID(&r)] = try r.readSignedVarint() }
+        return out
+    }
+
+    static func writePartitionID(_ tp: TopicPartitionID, _ w: inout ByteWriter) {
+        w.writeLengthPrefixed(utf8: tp.topic)
+        w.writeVarint(tp.partition)
+    }
+
+    static func readPartitionID(_ r: inout ByteReader) throws -> TopicPartitionID {
+        TopicPartitionID(topic: try r.readString(limit: namesMax), partition: try r.readLength(limit: 1 << 20))
+    }
+
+    static func writePartitionIDs(_ tps: [TopicPartitionID], _ w: inout ByteWriter) {
+        w.writeVarint(tps.count)
+        for tp in tps { writePartitionID(tp, &w) }
+    }
+
+    static func readPartitionIDs(_ r: inout ByteReader) throws -> [TopicPartitionID] {
+        var out: [TopicPartitionID] = []
+        for _ in 0..<(try r.readLength(limit: 1 << 20)) { out.append(try readPartitionID(&r)) }
+        return out
+    }
+
+    static func readGroupError(_ r: inout ByteReader) throws -> GroupErrorCode {
+        let at = r.offset
+        guard let code = GroupErrorCode(rawValue: try r.readUInt8()) else {
+            throw DecodeError.unknownTag(offset: at, tag: r.bytes[at], what: "group error")
+        }
+        return code
     }
 
     public static func decodeClientRequest(_ bytes: [UInt8]) throws -> LogClientRequest {
@@ -79,6 +157,32 @@ extension LogMessageCodec {
             }
             request = .listOffsets(topic: topic, partition: partition, spec)
         case 7: request = .initProducer
+        case 8: request = .findCoordinator(group: try r.readString(limit: namesMax))
+        case 9:
+            let group = try r.readString(limit: namesMax)
+            let member = try r.readString(limit: namesMax)
+            let topics = try readNames(&r)
+            let session = try r.readLength(limit: 3_600_000)
+            request = .joinGroup(group: group, memberID: member, topics: topics, sessionTimeout: .milliseconds(session),
+                                 assignor: try r.readString(limit: namesMax))
+        case 10:
+            let group = try r.readString(limit: namesMax)
+            let member = try r.readString(limit: namesMax)
+            request = .syncGroup(group: group, memberID: member, generation: Int32(clamping: try r.readSignedVarint()))
+        case 11:
+            let group = try r.readString(limit: namesMax)
+            let member = try r.readString(limit: namesMax)
+            request = .heartbeat(group: group, memberID: member, generation: Int32(clamping: try r.readSignedVarint()))
+        case 12:
+            let group = try r.readString(limit: namesMax)
+            request = .leaveGroup(group: group, memberID: try r.readString(limit: namesMax))
+        case 13:
+            let group = try r.readString(limit: namesMax)
+            let member = try r.readString(limit: namesMax)
+            let generation = Int32(clamping: try r.readSignedVarint())
+            request = .commitOffsets(group: group, memberID: member, generation: generation, offsets: try readOffsets(&r))
+        case 14: request = .fetchOffsets(group: try r.readString(limit: namesMax))
+        case 15: request = .describeGroup(group: try r.readString(limit: namesMax))
         case let tag: throw DecodeError.unknownTag(offset: at, tag: tag, what: "log client request")
         }
         guard r.isAtEnd else { throw DecodeError.invalid(offset: r.offset, reason: "bytes after the request") }
@@ -133,6 +237,39 @@ extension LogMessageCodec {
         case .producerId(let id):
             w.writeUInt8(7)
             w.writeSignedVarint(id)
+        case .coordinator(let node, let address):
+            w.writeUInt8(8)
+            w.writeLengthPrefixed(utf8: node)
+            w.writeLengthPrefixed(utf8: address)
+        case .joined(let j):
+            w.writeUInt8(9)
+            w.writeUInt8(j.error.rawValue)
+            w.writeLengthPrefixed(utf8: j.memberID)
+            w.writeSignedVarint(Int64(j.generation))
+            writePartitionIDs(j.assignment, &w)
+        case .synced(let code, let assignment):
+            w.writeUInt8(10)
+            w.writeUInt8(code.rawValue)
+            writePartitionIDs(assignment, &w)
+        case .group(let code):
+            w.writeUInt8(11)
+            w.writeUInt8(code.rawValue)
+        case .offsets(let offsets):
+            w.writeUInt8(12)
+            writeOffsets(offsets, &w)
+        case .groupDescription(let d):
+            w.writeUInt8(13)
+            w.writeLengthPrefixed(utf8: d.group)
+            w.writeLengthPrefixed(utf8: d.state)
+            w.writeSignedVarint(Int64(d.generation))
+            w.writeLengthPrefixed(utf8: d.assignor)
+            w.writeVarint(d.members.count)
+            for m in d.members {
+                w.writeLengthPrefixed(utf8: m.memberID)
+                writeNames(m.topics, &w)
+                writePartitionIDs(m.assignment, &w)
+            }
+            writeOffsets(d.committed, &w)
         }
         return w.bytes
     }
@@ -187,6 +324,32 @@ extension LogMessageCodec {
         case 5: reply = .fetched(try decodeFetchResponse(&r))
         case 6: reply = .offset(try r.readSignedVarint())
         case 7: reply = .producerId(try r.readSignedVarint())
+        case 8:
+            let node = try r.readString(limit: namesMax)
+            reply = .coordinator(node: node, clientAddress: try r.readString(limit: namesMax))
+        case 9:
+            let error = try readGroupError(&r)
+            let member = try r.readString(limit: namesMax)
+            let generation = Int32(clamping: try r.readSignedVarint())
+            reply = .joined(JoinResult(error: error, memberID: member, generation: generation, assignment: try readPartitionIDs(&r)))
+        case 10:
+            let error = try readGroupError(&r)
+            reply = .synced(error, try readPartitionIDs(&r))
+        case 11: reply = .group(try readGroupError(&r))
+        case 12: reply = .offsets(try readOffsets(&r))
+        case 13:
+            let group = try r.readString(limit: namesMax)
+            let state = try r.readString(limit: namesMax)
+            let generation = Int32(clamping: try r.readSignedVarint())
+            let assignor = try r.readString(limit: namesMax)
+            var members: [GroupDescription.Member] = []
+            for _ in 0..<(try r.readLength(limit: 1 << 16)) {
+                let id = try r.readString(limit: namesMax)
+                let topics = try readNames(&r)
+                members.append(GroupDescription.Member(memberID: id, topics: topics, assignment: try readPartitionIDs(&r)))
+            }
+            reply = .groupDescription(GroupDescription(group: group, state: state, generation: generation, assignor: assignor,
+                                                       members: members, committed: try readOffsets(&r)))
         case let tag: throw DecodeError.unknownTag(offset: at, tag: tag, what: "log client reply")
         }
         guard r.isAtEnd else { throw DecodeError.invalid(offset: r.offset, reason: "bytes after the reply") }

@@ -43,6 +43,43 @@ public enum LogClientRequest: Equatable, Sendable {
     case listOffsets(topic: String, partition: Int, OffsetSpec)
     /// Reserves an idempotent producer id.
     case initProducer
+    /// Which node coordinates `group` (the leader of its offsets partition).
+    case findCoordinator(group: String)
+    case joinGroup(group: String, memberID: String, topics: [String], sessionTimeout: Duration, assignor: String)
+    case syncGroup(group: String, memberID: String, generation: Int32)
+    case heartbeat(group: String, memberID: String, generation: Int32)
+    case leaveGroup(group: String, memberID: String)
+    case commitOffsets(group: String, memberID: String, generation: Int32, offsets: [TopicPartitionID: Int64])
+    case fetchOffsets(group: String)
+    case describeGroup(group: String)
+}
+
+/// A group as `describeGroup` reports it.
+public struct GroupDescription: Equatable, Sendable {
+    public struct Member: Equatable, Sendable {
+        public var memberID: String
+        public var topics: [String]
+        public var assignment: [TopicPartitionID]
+        public init(memberID: String, topics: [String], assignment: [TopicPartitionID]) {
+            self.memberID = memberID
+            self.topics = topics
+            self.assignment = assignment
+        }
+    }
+    public var group: String
+    public var state: String
+    public var generation: Int32
+    public var assignor: String
+    public var members: [Member]
+    public var committed: [TopicPartitionID: Int64]
+    public init(group: String, state: String, generation: Int32, assignor: String, members: [Member], committed: [TopicPartitionID: Int64]) {
+        self.group = group
+        self.state = state
+        self.generation = generation
+        self.assignor = assignor
+        self.members = members
+        self.committed = committed
+    }
 }
 
 /// One partition as `describeCluster` reports it.
@@ -110,4 +147,11 @@ public enum LogClientReply: Equatable, Sendable {
     case fetched(FetchResponse)
     case offset(Int64)
     case producerId(Int64)
+    case coordinator(node: String, clientAddress: String)
+    case joined(JoinResult)
+    case synced(GroupErrorCode, [TopicPartitionID])
+    /// The answer to a heartbeat, leave or commit.
+    case group(GroupErrorCode)
+    case offsets([TopicPartitionID: Int64])
+    case groupDescription(GroupDescription)
 }
