@@ -141,10 +141,29 @@ public actor LogClient {
 
     // MARK: Operations
 
-    public func createTopic(_ name: String, config: TopicConfig) async throws {
-        let reply = try await sendToAny(.createTopic(name: name, config: config))
-        guard reply == .ok else { throw LogClientError(Self.describe(reply)) }
-        try await refreshMetadata()
+    /// Creates a topic, waiting (up to `wait`) while the cluster is not
+    /// ready for it: no controller elected yet, or too few nodes registered
+    /// for the replication factor. Returns once every partition's leader serves it.
+    public func createTopic(_ name: String, config: TopicConfig, wait: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let reply = try await sendToAny(.createTopic(name: name, config: config))
+            if reply == .ok { break }
+            let reason = Self.describe(reply)
+            let transient = reason.contains("retry") || reason.contains("are live")
+            guard transient, ContinuousClock.now < deadline else { throw LogClientError(reason) }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        // The controller committed it; wait until each partition's leader has opened its replica.
+        while ContinuousClock.now < deadline {
+            try await refreshMetadata()
+            var ready = true
+            for p in 0..<config.partitions {
+                if (try? await offset(topic: name, partition: p, .latest)) == nil { ready = false }
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     public func deleteTopic(_ name: String) async throws {

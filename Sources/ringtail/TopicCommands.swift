@@ -203,6 +203,20 @@ struct ProduceCommand: ParsableCommand {
     }
 }
 
+/// How a consumer prints one record.
+func printRecord(_ r: ConsumedRecord, json: Bool, printOffsets: Bool) {
+    let value = String(decoding: r.value ?? [], as: UTF8.self)
+    let key = r.key.map { String(decoding: $0, as: UTF8.self) }
+    if json {
+        let escapedValue = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let escapedKey = key.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "null"
+        print("{\"partition\":\(r.partition),\"offset\":\(r.offset),\"timestamp\":\(r.timestampMillis),\"key\":\(escapedKey),\"value\":\"\(escapedValue)\"}")
+    } else {
+        let prefix = printOffsets ? "\(r.partition):\(r.offset)\t" : ""
+        print(prefix + (key.map { $0 + "\t" } ?? "") + value)
+    }
+}
+
 struct ConsumeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
@@ -213,10 +227,19 @@ struct ConsumeCommand: ParsableCommand {
     @Option(name: .customLong("max-messages"), help: "Stop after this many records.") var maxMessages: Int?
     @Option(name: .customLong("timeout"), help: "Stop after this long without a record (e.g. 5s); default: never.") var idleTimeout: String?
     @Flag(name: .customLong("print-offsets"), help: "Print partition and offset before each record.") var printOffsets = false
+    @Option(help: "Consume as a member of this group: partitions are shared with the group's other members and offsets committed.")
+    var group: String?
+    @Option(help: "The group's assignor: range, roundrobin or cooperative-sticky.") var assignor = "cooperative-sticky"
+    @Option(name: .customLong("session-timeout"), help: "A group member silent this long is removed and its partitions move.")
+    var sessionTimeout = "10s"
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
         let idle = try idleTimeout.map { try parseDurationOption($0, "--timeout") }
+        if let group {
+            guard let chosen = Assignor(rawValue: assignor) else { throw ValidationError("--assignor must be range, roundrobin or cooperative-sticky") }
+            return try consumeInGroup(group, assignor: chosen, idle: idle, session: try parseDurationOption(sessionTimeout, "--session-timeout"))
+        }
         let (topic, partition, maxMessages, fromBeginning, printOffsets, json) = (self.topic, self.partition, self.maxMessages, self.fromBeginning, self.printOffsets, connection.json)
         try connection.withLog { client in
             let consumer = try await LogConsumer(client: client, topic: topic, partitions: partition.map { [$0] },
@@ -228,16 +251,7 @@ struct ConsumeCommand: ParsableCommand {
                 if records.isEmpty, let idle, ContinuousClock.now - lastRecord >= idle { break }
                 for r in records {
                     if let maxMessages, printed >= maxMessages { break }
-                    let value = String(decoding: r.value ?? [], as: UTF8.self)
-                    let key = r.key.map { String(decoding: $0, as: UTF8.self) }
-                    if json {
-                        let escapedValue = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                        let escapedKey = key.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "null"
-                        print("{\"partition\":\(r.partition),\"offset\":\(r.offset),\"timestamp\":\(r.timestampMillis),\"key\":\(escapedKey),\"value\":\"\(escapedValue)\"}")
-                    } else {
-                        let prefix = printOffsets ? "\(r.partition):\(r.offset)\t" : ""
-                        print(prefix + (key.map { $0 + "\t" } ?? "") + value)
-                    }
+                    printRecord(r, json: json, printOffsets: printOffsets)
                     printed += 1
                     lastRecord = ContinuousClock.now
                 }
@@ -245,6 +259,78 @@ struct ConsumeCommand: ParsableCommand {
             }
         }
     }
+
+    /// Consumes as a group member until --max-messages or --timeout; commits and leaves at the end.
+    func consumeInGroup(_ group: String, assignor: Assignor, idle: Duration?, session: Duration) throws {
+        let (topic, maxMessages, fromBeginning, printOffsets, json) = (self.topic, self.maxMessages, self.fromBeginning, self.printOffsets, connection.json)
+        try connection.withLog { client in
+            var options = GroupConsumerOptions()
+            options.assignor = assignor
+            options.reset = fromBeginning ? .earliest : .latest
+            options.sessionTimeout = session
+            options.heartbeatInterval = min(.seconds(1), session / 3)
+            let consumer = LogGroupConsumer(client: client, group: group, topics: [topic], options: options)
+            var printed = 0
+            var lastRecord = ContinuousClock.now
+            while maxMessages.map({ printed < $0 }) ?? true {
+                let records = try await consumer.poll(maxWait: .milliseconds(500))
+                if records.isEmpty, let idle, ContinuousClock.now - lastRecord >= idle { break }
+                for r in records {
+                    printRecord(r, json: json, printOffsets: printOffsets)
+                    printed += 1
+                    lastRecord = ContinuousClock.now
+                }
+                flushStandardOutput()
+            }
+            await consumer.close()
+        }
+    }
+}
+
+struct GroupsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "groups", abstract: "Show consumer groups.",
+                                                    subcommands: [Describe.self])
+
+    struct Describe: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A group's members, their partitions, committed offsets and lag.")
+        @Argument var group: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() throws {
+            let (group, json) = (self.group, connection.json)
+            let (description, ends) = try connection.withLog { client -> (GroupDescription, [TopicPartitionID: Int64]) in
+                let consumer = LogGroupConsumer(client: client, group: group, topics: [])
+                let d = try await consumer.describe()
+                var ends: [TopicPartitionID: Int64] = [:]
+                let partitions = Set(d.committed.keys).union(d.members.flatMap(\.assignment))
+                for tp in partitions {
+                    ends[tp] = try? await client.offset(topic: tp.topic, partition: tp.partition, .latest)
+                }
+                return (d, ends)
+            }
+            let owners = Dictionary(description.members.flatMap { m in m.assignment.map { ($0, m.memberID) } }, uniquingKeysWith: { a, _ in a })
+            let partitions = Set(description.committed.keys).union(owners.keys).sorted()
+            if json {
+                for tp in partitions {
+                    let committed = description.committed[tp].map(String.init) ?? "null"
+                    let lag = zip2(description.committed[tp], ends[tp]).map { String(max(0, $1 - $0)) } ?? "null"
+                    print("{\"topic\":\"\(tp.topic)\",\"partition\":\(tp.partition),\"member\":\(owners[tp].map { "\"\($0)\"" } ?? "null"),\"committed\":\(committed),\"end\":\(ends[tp].map(String.init) ?? "null"),\"lag\":\(lag)}")
+                }
+                return
+            }
+            print("group \(description.group): \(description.state), generation \(description.generation), assignor \(description.assignor.isEmpty ? "none" : description.assignor), \(description.members.count) member(s)")
+            print("topic\tpartition\tmember\tcommitted\tend\tlag")
+            for tp in partitions {
+                let lag = zip2(description.committed[tp], ends[tp]).map { String(max(0, $1 - $0)) } ?? "-"
+                print("\(tp.topic)\t\(tp.partition)\t\(owners[tp] ?? "-")\t\(description.committed[tp].map(String.init) ?? "-")\t\(ends[tp].map(String.init) ?? "-")\t\(lag)")
+            }
+        }
+    }
+}
+
+func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }
 
 /// Pushes printed lines out now (a consumer piped into another program).
