@@ -79,6 +79,38 @@ public final class NetworkClient: RingtailClient {
         try await write(update, table: table, level: consistency ?? self.consistency)
     }
 
+    /// Rows of one partition go as one write; partitions are written at once
+    /// (many requests in flight on the connection).
+    public func execute(batch: [InsertStatement], consistency: ConsistencyLevel?) async throws(RequestError) {
+        var updates: [String: (table: TableDefinition, update: PartitionUpdate)] = [:]
+        var order: [String] = []
+        for statement in batch {
+            let table = try await definition(of: statement.table)
+            let update = try StatementCodec.update(for: statement, table: table, timestamp: nextTimestamp())
+            let key = statement.table + "\u{0}" + Hex.encode(update.key)
+            if updates[key] == nil {
+                updates[key] = (table, update)
+                order.append(key)
+            } else {
+                updates[key]!.update.rows += update.rows
+            }
+        }
+        let level = consistency ?? self.consistency
+        let writes = order.map { updates[$0]! }
+        let failure: RequestError? = await withTaskGroup(of: RequestError?.self) { group in
+            for (table, update) in writes {
+                group.addTask {
+                    do throws(RequestError) { try await self.write(update, table: table, level: level) } catch { return error }
+                    return nil
+                }
+            }
+            var first: RequestError?
+            for await result in group where first == nil { first = result }
+            return first
+        }
+        if let failure { throw failure }
+    }
+
     public func execute(_ statement: DeleteStatement, consistency: ConsistencyLevel?) async throws(RequestError) {
         let table = try await definition(of: statement.table)
         guard let update = try StatementCodec.update(for: statement, table: table, timestamp: nextTimestamp()) else { return }

@@ -15,14 +15,19 @@ public struct InsertStatement: Hashable, Sendable {
     public var values: [String: TypedValue]
     /// Seconds until the written cells expire (1 to 630,720,000); nil: the table's default TTL.
     public var ttlSeconds: Int32?
+    /// The cells' write timestamp, µs since the epoch (Cassandra's `USING
+    /// TIMESTAMP`); nil: the client's clock. Writing the same row again with
+    /// the same timestamp and values changes nothing, which makes replays idempotent.
+    public var timestampMicros: Int64?
 
     public init(table: String, partitionKey: [TypedValue], clusteringKey: [TypedValue] = [],
-                values: [String: TypedValue], ttlSeconds: Int32? = nil) {
+                values: [String: TypedValue], ttlSeconds: Int32? = nil, timestampMicros: Int64? = nil) {
         self.table = table
         self.partitionKey = partitionKey
         self.clusteringKey = clusteringKey
         self.values = values
         self.ttlSeconds = ttlSeconds
+        self.timestampMicros = timestampMicros
     }
 }
 
@@ -147,9 +152,17 @@ public protocol RingtailClient: Sendable {
     func execute(_ statement: InsertStatement, consistency: ConsistencyLevel?) async throws(RequestError)
     func execute(_ statement: SelectStatement, consistency: ConsistencyLevel?) async throws(RequestError) -> [ResultRow]
     func execute(_ statement: DeleteStatement, consistency: ConsistencyLevel?) async throws(RequestError)
+    /// Writes many rows; rows of one partition go as one write. Fails with
+    /// the first error (rows of other partitions may have been written).
+    func execute(batch: [InsertStatement], consistency: ConsistencyLevel?) async throws(RequestError)
 }
 
 extension RingtailClient {
+    /// One write per row (clients that can group rows by partition do better).
+    public func execute(batch: [InsertStatement], consistency: ConsistencyLevel?) async throws(RequestError) {
+        for statement in batch { try await execute(statement, consistency: consistency) }
+    }
+
     /// Writes one row (see `InsertStatement`); `consistency` overrides the client's level.
     public func insert(into table: String, partitionKey: [TypedValue], clusteringKey: [TypedValue] = [],
                        values: [String: TypedValue], ttl: Int32? = nil,

@@ -63,6 +63,10 @@ enum StatementCodec {
             }
             kind = .expiring(ttlSeconds: ttl, expiresAt: 0) // the coordinator stamps the expiry
         }
+        if let given = insert.timestampMicros, given <= 0 {
+            throw .invalidRequest("\(name): a write timestamp is µs since the epoch, above 0; got \(given)")
+        }
+        let timestamp = insert.timestampMicros ?? timestamp
         var cells = [Cell(column: [], timestamp: timestamp, kind: kind, value: [])]
         for (column, value) in insert.values.sorted(by: { $0.key < $1.key }) {
             guard let definition = table.columns.first(where: { $0.name == column }) else {
