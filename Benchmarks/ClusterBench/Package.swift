@@ -17,6 +17,18 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "ringtail-log-bench",
+            dependencies: [
+                .product(name: "RingtailCore", package: "Ringtail"),
+                .product(name: "RingtailLog", package: "Ringtail"),
+                .product(name: "RingtailWire", package: "Ringtail"),
+                .product(name: "RingtailServer", package: "Ringtail"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
             name: "ringtail-cluster-bench",
             dependencies: [
                 .product(name: "RingtailCore", package: "Ringtail"),

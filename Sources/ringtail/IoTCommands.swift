@@ -161,6 +161,15 @@ func readRange(table: String, sensor: String, from: Int64, to: Int64, limit: Int
     }
 }
 
+/// Rows written by all of a sink's workers.
+actor SinkProgress {
+    var rows = 0
+    func add(_ n: Int) -> Int {
+        rows += n
+        return rows
+    }
+}
+
 struct SinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sink",
@@ -172,7 +181,7 @@ struct SinkCommand: ParsableCommand {
     @Option(help: "Group members in this process.") var workers = 2
     @Option(help: "Create the keyspace (with --rf) and table if missing.") var rf = 3
     @Option(name: .customLong("timeout"), help: "Stop after this long without a reading (e.g. 10s); default: never.") var idleTimeout: String?
-    @Option(name: .customLong("max-rows"), help: "Stop after writing this many rows.") var maxRows: Int?
+    @Option(name: .customLong("max-rows"), help: "Stop once the workers together have written this many rows.") var maxRows: Int?
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
@@ -201,6 +210,7 @@ struct SinkCommand: ParsableCommand {
                 IoTSink(consumer: LogGroupConsumer(client: log, group: group, topics: [topic], options: options), store: store,
                         table: table, consistency: level)
             }
+            let progress = SinkProgress()
             let totals = try await withThrowingTaskGroup(of: (Int, Int).self) { tasks in
                 for sink in sinks {
                     tasks.addTask {
@@ -210,8 +220,9 @@ struct SinkCommand: ParsableCommand {
                             let n = try await sink.step()
                             written += n
                             if n > 0 { last = .now }
+                            let total = await progress.add(n)
                             if let idle, ContinuousClock.now - last >= idle { break }
-                            if let maxRows, written >= maxRows / workers { break }
+                            if let maxRows, total >= maxRows { break }
                         }
                         await sink.close()
                         return (written, await sink.statistics.badRecords)
