@@ -33,6 +33,9 @@ public actor LogGroupConsumer {
     var needsJoin = true
     var lastHeartbeat = ContinuousClock.now
     public private(set) var rebalances = 0
+    /// Heartbeats run on their own, so a slow consumer (one writing a large
+    /// poll to a table) keeps its membership (Kafka's background heartbeat thread).
+    var heartbeatTask: Task<Void, Never>?
 
     public init(client: LogClient, group: String, topics: [String], options: GroupConsumerOptions = GroupConsumerOptions()) {
         self.client = client
@@ -58,7 +61,8 @@ public actor LogGroupConsumer {
         for attempt in 0..<3 {
             let endpoint = try await findCoordinator()
             do {
-                let reply = try await client.send(request, to: endpoint, timeout: options.sessionTimeout + .seconds(10))
+                // A join may wait out a rebalance (up to 30 s at the coordinator).
+                let reply = try await client.send(request, to: endpoint, timeout: .seconds(45))
                 if Self.notCoordinator(reply) && attempt < 2 {
                     coordinator = nil
                     try await Task.sleep(for: .milliseconds(300))
@@ -99,6 +103,7 @@ public actor LogGroupConsumer {
                 needsJoin = false
                 lastHeartbeat = .now
                 rebalances += 1
+                startHeartbeats()
                 return
             case .unknownMember, .illegalGeneration:
                 memberID = ""
@@ -128,6 +133,24 @@ public actor LogGroupConsumer {
                 positions[tp] = try await client.offset(topic: tp.topic, partition: tp.partition, options.reset)
             }
         }
+    }
+
+    func startHeartbeats() {
+        guard heartbeatTask == nil else { return }
+        let interval = options.heartbeatInterval
+        heartbeatTask = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                await self?.backgroundHeartbeat()
+            }
+        }
+    }
+
+    /// Heartbeats go on while a rejoin waits for the current poll to finish:
+    /// the session must not expire while the member is busy.
+    func backgroundHeartbeat() async {
+        guard !memberID.isEmpty else { return }
+        try? await heartbeatIfDue()
     }
 
     func heartbeatIfDue() async throws {
@@ -210,6 +233,8 @@ public actor LogGroupConsumer {
 
     /// Commits and leaves the group, so its partitions move at once.
     public func close() async {
+        heartbeatTask?.cancel()
+        heartbeatTask = nil
         try? await commit()
         if !memberID.isEmpty { _ = try? await toCoordinator(.leaveGroup(group: group, memberID: memberID)) }
         memberID = ""

@@ -205,7 +205,9 @@ struct SinkCommand: ParsableCommand {
             defer { store.close() }
             var options = GroupConsumerOptions()
             options.reset = .earliest
-            options.sessionTimeout = .seconds(6)
+            options.sessionTimeout = .seconds(30) // a loaded cluster may answer heartbeats late
+            // Large fetches: more readings per sensor-day per poll, so each table write carries more rows.
+            options.fetchBytes = 2 << 20
             let sinks = (0..<workers).map { _ in
                 IoTSink(consumer: LogGroupConsumer(client: log, group: group, topics: [topic], options: options), store: store,
                         table: table, consistency: level)

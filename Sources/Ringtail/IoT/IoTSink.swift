@@ -59,6 +59,8 @@ public actor IoTSink {
             }
         }
         statistics.rowsWritten += rows.count
+        // The rows are in the table: commit them now (a redelivery would only rewrite them).
+        try? await consumer.commit()
         return rows.count
     }
 

@@ -82,8 +82,10 @@ public struct GroupCoordinator: Sendable {
     var withheld: Set<TopicPartitionID> = []
     public private(set) var committed: [TopicPartitionID: Int64] = [:]
     var nextMember = 1
-    /// How long a rebalance waits for members to rejoin.
-    public var rebalanceTimeout: Duration = .seconds(3)
+    /// How long a rebalance waits for live members to rejoin (Kafka's
+    /// `max.poll.interval.ms` plays this part): a member busy with its last
+    /// poll rejoins when done; a dead one is removed sooner, by its session timeout.
+    public var rebalanceTimeout: Duration = .seconds(30)
 
     public init(groupID: String) { self.groupID = groupID }
 
