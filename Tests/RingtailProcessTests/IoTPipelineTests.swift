@@ -14,9 +14,9 @@ import Testing
     @Test func readingsReachTheTableExactlyOnceAcrossARestartedSink() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringtail-iot-\(getpid())").path
         let c = ["--dir", dir]
-        let host = ["--host", "127.0.0.1:9751"]
+        let host = ["--host", "127.0.0.1:9771"]
         defer { _ = try? run(["cluster", "clean"] + c) }
-        #expect(try run(["cluster", "up", "--nodes", "3", "--peer-port", "7750", "--client-port", "9750", "--timeout", "60"] + c).status == 0)
+        #expect(try run(["cluster", "up", "--nodes", "3", "--peer-port", "7770", "--client-port", "9770", "--timeout", "60"] + c).status == 0)
         let sensors = 20, total = 6000
         let produced = try run(["iot", "produce", "--sensors", "\(sensors)", "--count", "\(total)", "--rate", "0", "--late", "0"] + host)
         #expect(produced.status == 0 && produced.output.contains("produced \(total) readings"), "\(produced.output)")

@@ -1,4 +1,7 @@
 // Running the `ringtail` binary from a test, as a user would.
+// Process test suites run in parallel, so each owns its ports (node K uses
+// base + K): LocalCluster 7710/9710, Log 7730/9730, Groups 7740/9740,
+// FaultSuite 7750/9750 (5 nodes), IoTPipeline 7770/9770.
 import Foundation
 
 enum RingtailProcess {
