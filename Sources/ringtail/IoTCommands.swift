@@ -206,8 +206,8 @@ struct SinkCommand: ParsableCommand {
             var options = GroupConsumerOptions()
             options.reset = .earliest
             options.sessionTimeout = .seconds(30) // a loaded cluster may answer heartbeats late
-            // Large fetches: more readings per sensor-day per poll, so each table write carries more rows.
-            options.fetchBytes = 2 << 20
+            // Polls bounded like Kafka's max.poll.records: a member writing a huge poll misses rebalances.
+            options.fetchBytes = 256 << 10 // small polls: a busy member rejoins a rebalance in time
             let sinks = (0..<workers).map { _ in
                 IoTSink(consumer: LogGroupConsumer(client: log, group: group, topics: [topic], options: options), store: store,
                         table: table, consistency: level)
