@@ -128,7 +128,7 @@ let package = Package(
                            "RingtailSimulation", "Ringtail", "RingtailLog"]),
         .testTarget(
             name: "RingtailServerTests",
-            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailServer"]),
+            dependencies: ["RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailNode", "RingtailServer"]),
         .testTarget(
             name: "RingtailProcessTests",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailPosix", "RingtailSimulation", "RingtailCluster", "Ringtail", "ringtail"]),

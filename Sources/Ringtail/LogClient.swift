@@ -159,7 +159,9 @@ public actor LogClient {
             try await refreshMetadata()
             var ready = true
             for p in 0..<config.partitions {
-                if (try? await offset(topic: name, partition: p, .latest)) == nil { ready = false }
+                // One try each: this loop is the retry, bounded by `deadline`.
+                let reply = try? await sendToLeader(name, p, attempts: 1, .listOffsets(topic: name, partition: p, .latest))
+                if case .offset? = reply {} else { ready = false }
             }
             if ready { return }
             try await Task.sleep(for: .milliseconds(200))

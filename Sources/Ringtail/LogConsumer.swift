@@ -17,6 +17,26 @@ public struct ConsumedRecord: Equatable, Sendable {
     public var headers: [RecordHeader]
 }
 
+extension ConsumedRecord {
+    /// The records of a fetch answer at or after `offset` (a fetch returns
+    /// whole batches, which may start before it), and the position after the
+    /// last one (nil: nothing new). A batch that does not decode is an error
+    /// naming the partition: skipping it would lose records, retrying it would spin.
+    static func decode(_ response: FetchResponse, topic: String, partition: Int,
+                       from offset: Int64) throws -> ([ConsumedRecord], next: Int64?) {
+        let decoded: [LogRecord]
+        do { decoded = try RecordBatchCodec.records(in: response.records) } catch {
+            throw LogClientError("\(topic)-\(partition) sent a batch that does not decode: \(error)")
+        }
+        let records = decoded.filter { $0.offset >= offset }.map {
+            ConsumedRecord(topic: topic, partition: partition, offset: $0.offset, timestampMillis: $0.timestamp,
+                           key: $0.key, value: $0.value, headers: $0.headers)
+        }
+        guard let last = decoded.last, last.offset + 1 > offset else { return (records, nil) }
+        return (records, last.offset + 1)
+    }
+}
+
 public actor LogConsumer {
     public let client: LogClient
     public let topic: String
@@ -74,16 +94,9 @@ public actor LogConsumer {
             default:
                 continue // leadership moving: the next poll asks again
             }
-            let offset = positions[partition] ?? 0
-            let decoded: [LogRecord]
-            do { decoded = try RecordBatchCodec.records(in: response.records) } catch {
-                throw LogClientError("\(topic)-\(partition) sent a batch that does not decode: \(error)")
-            }
-            for r in decoded where r.offset >= offset {
-                records.append(ConsumedRecord(topic: topic, partition: partition, offset: r.offset, timestampMillis: r.timestamp,
-                                              key: r.key, value: r.value, headers: r.headers))
-            }
-            if let last = decoded.last, last.offset + 1 > offset { positions[partition] = last.offset + 1 }
+            let (fetched, next) = try ConsumedRecord.decode(response, topic: topic, partition: partition, from: positions[partition] ?? 0)
+            records += fetched
+            if let next { positions[partition] = next }
         }
         return records
     }

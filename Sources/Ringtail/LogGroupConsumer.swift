@@ -199,15 +199,12 @@ public actor LogGroupConsumer {
                 positions[tp] = try await client.offset(topic: tp.topic, partition: tp.partition, options.reset)
                 continue
             }
-            guard response.error == .none, let decoded = try? RecordBatchCodec.records(in: response.records) else { continue }
-            let from = positions[tp]!
-            for r in decoded where r.offset >= from {
-                records.append(ConsumedRecord(topic: tp.topic, partition: tp.partition, offset: r.offset, timestampMillis: r.timestamp,
-                                              key: r.key, value: r.value, headers: r.headers))
-            }
-            if let last = decoded.last, last.offset + 1 > from {
-                positions[tp] = last.offset + 1
-                uncommitted[tp] = last.offset + 1
+            guard response.error == .none else { continue } // leadership moving: the next poll asks again
+            let (fetched, next) = try ConsumedRecord.decode(response, topic: tp.topic, partition: tp.partition, from: positions[tp]!)
+            records += fetched
+            if let next {
+                positions[tp] = next
+                uncommitted[tp] = next
             }
         }
         return records

@@ -38,6 +38,12 @@ public enum Hex {
         return out
     }
 
+    /// A 32-bit value as `0x` and eight lowercase digits (checksums in error messages).
+    public static func word(_ v: UInt32) -> String {
+        let s = String(v, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 8 - s.count)) + s
+    }
+
     /// Lowercase hex, 16 bytes a line, bytes separated by spaces: the layout
     /// of the worked examples in docs/formats/.
     public static func dump(_ bytes: some Collection<UInt8>) -> String {

@@ -40,12 +40,14 @@ extension LogSegment {
     /// Whole batches from the one holding `offset`, up to `maxBytes` (at least
     /// one batch, even a larger one, so a consumer always makes progress),
     /// stopping before any batch that starts at or past `upperOffset`.
-    func read(from offset: Int64, maxBytes: Int, upperOffset: Int64) throws(LogError) -> [UInt8] {
+    /// Returns the bytes and the offset after the last batch in them.
+    func read(from offset: Int64, maxBytes: Int, upperOffset: Int64) throws(LogError) -> (bytes: [UInt8], nextOffset: Int64) {
         let start = try position(of: offset)
-        guard start < size else { return [] }
+        guard start < size else { return ([], offset) }
         let window = min(size - start, max(maxBytes, RecordBatchLayout.headerBytes))
         var chunk = try bytes(at: start, count: window)
         var end = 0
+        var next = offset
         while end + RecordBatchLayout.headerBytes <= chunk.count {
             let header = RecordBatchHeader(chunk, at: end)
             guard header.magic == RecordBatchLayout.currentMagic, header.batchLength > 0 else {
@@ -57,12 +59,14 @@ extension LogSegment {
                 if end == 0 && start + header.totalBytes <= size {
                     chunk = try bytes(at: start, count: header.totalBytes)
                     end = header.totalBytes
+                    next = header.nextOffset
                 }
                 break
             }
             end += header.totalBytes
+            next = header.nextOffset
         }
-        return end == chunk.count ? chunk : Array(chunk[0..<end])
+        return (end == chunk.count ? chunk : Array(chunk[0..<end]), next)
     }
 
     /// The first offset at or after `offset` whose record timestamp is ≥

@@ -97,8 +97,17 @@ final class LogSegment {
         var report = OpenReport()
         let fileSize: Int
         do { fileSize = try fileSystem.fileSize(logPath) } catch { throw .io(error) }
-        if !active, fileSystem.fileExists(indexPath),
-           let (summary, index) = try? SegmentIndexFile.decode(try fileSystem.readFile(indexPath), path: indexPath),
+        var loaded: (SegmentSummary, SegmentIndex)?
+        if !active, fileSystem.fileExists(indexPath) {
+            do {
+                loaded = try SegmentIndexFile.decode(try fileSystem.readFile(indexPath), path: indexPath)
+            } catch let error as LogError where error.code == .unsupportedVersion {
+                throw error // a newer build's file: neither trusted nor rewritten
+            } catch {
+                loaded = nil // damaged or unreadable: rebuilt from the log below
+            }
+        }
+        if let (summary, index) = loaded,
            summary.baseOffset == baseOffset, summary.logBytes == fileSize, summary.nextOffset > baseOffset {
             let reader: ReadableFile
             do { reader = try fileSystem.openForReading(logPath) } catch { throw .io(error) }

@@ -26,27 +26,11 @@ extension PartitionLog {
         var index = segmentIndex(holding: offset)
         while index < segments.count {
             let segment = segments[index]
-            let bytes = try segment.read(from: offset, maxBytes: maxBytes, upperOffset: upper)
-            if !bytes.isEmpty {
-                var next = offset
-                for (header, _) in try batchHeaders(bytes, path: segment.logPath) { next = header.nextOffset }
-                return LogReadResult(bytes: bytes, nextOffset: next)
-            }
+            let (bytes, next) = try segment.read(from: offset, maxBytes: maxBytes, upperOffset: upper)
+            if !bytes.isEmpty { return LogReadResult(bytes: bytes, nextOffset: next) }
             index += 1
         }
         return LogReadResult(bytes: [], nextOffset: offset)
-    }
-
-    private func batchHeaders(_ bytes: [UInt8], path: String) throws(LogError) -> [(header: RecordBatchHeader, position: Int)] {
-        var out: [(header: RecordBatchHeader, position: Int)] = []
-        var position = 0
-        while position + RecordBatchLayout.headerBytes <= bytes.count {
-            let header = RecordBatchHeader(bytes, at: position)
-            out.append((header, position))
-            position += header.totalBytes
-        }
-        guard position == bytes.count else { throw LogError.corruption("read ended inside a batch", path: path, offset: position) }
-        return out
     }
 
     /// The index of the segment whose offsets include `offset` (the last
@@ -94,8 +78,7 @@ extension PartitionLog {
         }
         let end = try active.truncate(to: offset)
         syncedOffset = min(syncedOffset, end)
-        epochs.truncate(from: end)
-        try rebuildProducerAndEpochState()
+        try rebuildProducerAndEpochState() // the epochs and producers the cut batches brought are gone with them
         return end
     }
 

@@ -43,7 +43,7 @@ public enum RecordBatchCodec {
         }
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(offset + L.attributes)..<(offset + header.totalBytes)]))
         guard computed == header.crc else {
-            throw LogError.invalid("batch CRC mismatch (stored \(hex(header.crc)), computed \(hex(computed)))")
+            throw LogError.invalid("batch CRC mismatch (stored \(Hex.word(header.crc)), computed \(Hex.word(computed)))")
         }
         return header
     }
@@ -173,9 +173,4 @@ public enum RecordBatchCodec {
         }
         return out
     }
-}
-
-func hex(_ v: UInt32) -> String {
-    let s = String(v, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, 8 - s.count)) + s
 }

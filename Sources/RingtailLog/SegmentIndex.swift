@@ -132,7 +132,6 @@ enum SegmentIndexFile {
             guard offsetCount * offsetEntryBytes + timeCount * timeEntryBytes == r.remaining else {
                 throw LogError.corruption("index counts \(offsetCount) and \(timeCount) do not match the file size", path: path, offset: 40)
             }
-            var index = SegmentIndex()
             var offsets: [(relative: UInt32, position: UInt32)] = []
             offsets.reserveCapacity(offsetCount)
             for _ in 0..<offsetCount { offsets.append((try r.readUInt32(), try r.readUInt32())) }
@@ -142,8 +141,7 @@ enum SegmentIndexFile {
             for i in offsets.indices.dropFirst() where offsets[i].relative <= offsets[i - 1].relative || offsets[i].position <= offsets[i - 1].position {
                 throw LogError.corruption("offset index entries are not increasing", path: path, offset: headerBytes + i * offsetEntryBytes)
             }
-            index = SegmentIndex(offsets: offsets, times: times)
-            return (summary, index)
+            return (summary, SegmentIndex(offsets: offsets, times: times))
         } catch let error as LogError {
             throw error
         } catch {

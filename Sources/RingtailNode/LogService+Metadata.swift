@@ -26,7 +26,7 @@ extension LogService {
             case .send(let to, let message):
                 out.append(.send(to: to, .raft(message)))
             case .apply(let entries):
-                for entry in entries { applyCommitted(entry, &out) }
+                applyCommitted(entries, &out)
             case .proposed(let index, let term):
                 if let origin = pendingProposalOrigin {
                     proposalsByIndex[index] = (term, origin)
@@ -45,25 +45,28 @@ extension LogService {
         }
     }
 
-    /// Applies one committed metadata entry (on voters from Raft, on other
-    /// nodes from the controller's updates), answers its proposer, and
-    /// brings the replicas in line.
-    func applyCommitted(_ entry: RaftEntry, _ out: inout [LogEffect]) {
-        guard entry.index == image.appliedIndex + 1 else { return } // duplicate or out of order: ignore
-        let outcome = image.apply(entryAt: entry.index, data: entry.kind == .command ? entry.data : nil)
-        if let proposal = proposalsByIndex.removeValue(forKey: entry.index) {
-            // Only the entry proposed in that term answers it; another term's
-            // entry at that index means the proposal was lost.
-            answer(proposal.origin, proposal.term == entry.term ? outcome : .rejected("the controller changed before the change committed; retry"), &out)
-        }
-        if entry.kind == .command, let command = try? MetadataCommandCodec.decode(entry.data) {
+    /// Applies committed metadata entries (on voters from Raft, on other
+    /// nodes from the controller's updates), answers their proposers, then
+    /// brings the replicas in line once for the whole run of entries.
+    func applyCommitted(_ entries: [RaftEntry], _ out: inout [LogEffect]) {
+        var applied = false
+        for entry in entries where entry.index == image.appliedIndex + 1 { // duplicates and gaps: ignored
+            let command = entry.kind == .command ? Optional(try? MetadataCommandCodec.decode(entry.data)) : nil
+            let outcome = image.apply(entryAt: entry.index, decoded: command)
+            applied = true
+            if let proposal = proposalsByIndex.removeValue(forKey: entry.index) {
+                // Only the entry proposed in that term answers it; another term's
+                // entry at that index means the proposal was lost.
+                answer(proposal.origin, proposal.term == entry.term ? outcome : .rejected("the controller changed before the change committed; retry"), &out)
+            }
             switch command {
-            case .registerBroker(let node, _, _), .fenceBroker(let node, _):
+            case .registerBroker(let node, _, _)??, .fenceBroker(let node, _)??:
                 sessions[node]?.pending = false
             default:
                 break
             }
         }
+        guard applied else { return }
         reconcileReplicas(&out)
         if isController { pushMetadata(&out) }
     }

@@ -26,7 +26,7 @@ extension LogService {
             guard raft == nil else { break } // voters follow their own Raft member
             knownController = source
             lastControllerContact = now
-            for entry in entries { applyCommitted(entry, &out) }
+            applyCommitted(entries, &out)
         case .proposal(let proposalID, let command):
             if isController {
                 propose(command, origin: .peerProposal(source, proposalID), &out)
@@ -45,8 +45,8 @@ extension LogService {
             origins[ours] = .peerFetch(source, theirID)
             perform(replica.handle(.fetch(id: ours, request), now: now), for: key, &out)
         case .fetchResponse(let fetchID, let response):
-            guard let key = outstandingFetches.first(where: { $0.value == fetchID })?.key, let replica = replicas[key] else { break }
-            outstandingFetches[key] = nil
+            guard let key = outstandingFetches.removeValue(forKey: fetchID), let replica = replicas[key] else { break }
+            fetchOfPartition[key] = nil
             perform(replica.handle(.fetchResponse(response), now: now), for: key, &out)
         }
         return out
@@ -177,7 +177,9 @@ extension LogService {
                 }
             case .sendFetch(let leader, let request):
                 let fetchID = newID()
-                outstandingFetches[key] = fetchID
+                if let superseded = fetchOfPartition[key] { outstandingFetches[superseded] = nil } // timed out
+                fetchOfPartition[key] = fetchID
+                outstandingFetches[fetchID] = key
                 out.append(.send(to: leader, .fetch(id: fetchID, request)))
             case .proposeIsr(let isr, let leaderEpoch, let partitionEpoch):
                 propose(.alterPartition(topic: key.topic, partition: key.partition, leader: id, leaderEpoch: leaderEpoch,

@@ -81,8 +81,10 @@ public final class LogService {
     var nextID: UInt64 = 1
     /// Requests started here and not yet answered, by internal id.
     var origins: [UInt64: Origin] = [:]
-    /// The fetch each follower replica has out, by partition.
-    var outstandingFetches: [TopicPartition: UInt64] = [:]
+    /// The partition of each follower fetch out, by fetch id (a replica has at
+    /// most one; an answer to an older one, after a timeout, matches nothing).
+    var outstandingFetches: [UInt64: TopicPartition] = [:]
+    var fetchOfPartition: [TopicPartition: UInt64] = [:]
     /// Controller: proposals by Raft index, with the term they were proposed in.
     var proposalsByIndex: [UInt64: (term: UInt64, origin: Origin)] = [:]
     /// The origin of the proposal being handed to Raft right now.

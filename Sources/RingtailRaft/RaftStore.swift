@@ -147,9 +147,9 @@ public final class RaftStore {
         var state = RaftRestoredState()
         var offset = headerBytes
         while offset < bytes.count {
-            guard bytes.count - offset >= 8 else { break }
-            let length = Int(WireLE.u32(bytes, offset))
-            let crc = WireLE.u32(bytes, offset + 4)
+            var frameHeader = ByteReader(bytes, offset: offset)
+            guard let length32 = try? frameHeader.readUInt32(), let crc = try? frameHeader.readUInt32() else { break }
+            let length = Int(length32)
             guard length <= recordBytesMax, offset + 8 + length <= bytes.count else { break }
             let body = Array(bytes[(offset + 8)..<(offset + 8 + length)])
             guard CRC32C.checksum(body) == crc else {
@@ -187,11 +187,5 @@ public final class RaftStore {
             offset += 8 + length
         }
         return (state, offset)
-    }
-}
-
-enum WireLE {
-    static func u32(_ b: [UInt8], _ o: Int) -> UInt32 {
-        UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24
     }
 }

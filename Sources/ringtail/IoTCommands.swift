@@ -94,8 +94,9 @@ struct IoTCommand: ParsableCommand {
                 let values = row.values.filter { $0.key != "kind" && !keyColumns.contains($0.key) }.sorted { $0.key < $1.key }
                     .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 if connection.json {
-                    let fields = row.values.filter { !keyColumns.contains($0.key) }.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\(Values.json($0.value) is String ? "\"\(Values.json($0.value))\"" : "\(Values.json($0.value))")" }
-                    print("{\"ts\":\"\(Values.render(row.clusteringKey[0]))\"," + fields.joined(separator: ",") + "}")
+                    var object: [String: Any] = ["ts": Values.render(row.clusteringKey[0])]
+                    for (column, value) in row.values where !keyColumns.contains(column) { object[column] = Values.json(value) }
+                    print(Values.jsonLine(object))
                 } else {
                     print("\(Values.render(row.clusteringKey[0]))\t\(values)")
                 }

@@ -80,7 +80,7 @@ struct TopicCommand: ParsableCommand {
             let d = try connection.withLog { try await $0.refreshMetadata() }
             for t in d.topics {
                 if json {
-                    print("{\"topic\":\"\(t.name)\",\"partitions\":\(t.partitions.count),\"replication_factor\":\(t.config.replicationFactor)}")
+                    print(Values.jsonLine(["topic": t.name, "partitions": t.partitions.count, "replication_factor": t.config.replicationFactor]))
                 } else {
                     print("\(t.name)\tpartitions \(t.partitions.count)\treplication factor \(t.config.replicationFactor)")
                 }
@@ -116,9 +116,8 @@ struct TopicCommand: ParsableCommand {
             }
             for (p, (start, end)) in zip(topic.partitions, offsets) {
                 if json {
-                    let replicas = p.replicas.map { "\"\($0)\"" }.joined(separator: ",")
-                    let isr = p.isr.map { "\"\($0)\"" }.joined(separator: ",")
-                    print("{\"partition\":\(p.partition),\"leader\":\(p.leader.map { "\"\($0)\"" } ?? "null"),\"leader_epoch\":\(p.leaderEpoch),\"replicas\":[\(replicas)],\"isr\":[\(isr)],\"log_start\":\(start),\"high_watermark\":\(end)}")
+                    print(Values.jsonLine(["partition": p.partition, "leader": p.leader ?? NSNull(), "leader_epoch": p.leaderEpoch,
+                                           "replicas": p.replicas, "isr": p.isr, "log_start": start, "high_watermark": end]))
                 } else {
                     print("\(p.partition)\t\(p.leader ?? "none")\t\(p.leaderEpoch)\t\(p.replicas.joined(separator: ","))\t\(p.isr.joined(separator: ","))\t\(start)\t\(end)")
                 }
@@ -208,9 +207,8 @@ func printRecord(_ r: ConsumedRecord, json: Bool, printOffsets: Bool) {
     let value = String(decoding: r.value ?? [], as: UTF8.self)
     let key = r.key.map { String(decoding: $0, as: UTF8.self) }
     if json {
-        let escapedValue = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        let escapedKey = key.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "null"
-        print("{\"partition\":\(r.partition),\"offset\":\(r.offset),\"timestamp\":\(r.timestampMillis),\"key\":\(escapedKey),\"value\":\"\(escapedValue)\"}")
+        print(Values.jsonLine(["partition": r.partition, "offset": r.offset, "timestamp": r.timestampMillis,
+                               "key": key ?? NSNull(), "value": value]))
     } else {
         let prefix = printOffsets ? "\(r.partition):\(r.offset)\t" : ""
         print(prefix + (key.map { $0 + "\t" } ?? "") + value)
@@ -312,9 +310,9 @@ struct GroupsCommand: ParsableCommand {
             let partitions = Set(description.committed.keys).union(owners.keys).sorted()
             if json {
                 for tp in partitions {
-                    let committed = description.committed[tp].map(String.init) ?? "null"
-                    let lag = zip2(description.committed[tp], ends[tp]).map { String(max(0, $1 - $0)) } ?? "null"
-                    print("{\"topic\":\"\(tp.topic)\",\"partition\":\(tp.partition),\"member\":\(owners[tp].map { "\"\($0)\"" } ?? "null"),\"committed\":\(committed),\"end\":\(ends[tp].map(String.init) ?? "null"),\"lag\":\(lag)}")
+                    let lag: Any = zip2(description.committed[tp], ends[tp]).map { max(0, $1 - $0) } ?? NSNull()
+                    print(Values.jsonLine(["topic": tp.topic, "partition": tp.partition, "member": owners[tp] ?? NSNull(),
+                                           "committed": description.committed[tp] ?? NSNull(), "end": ends[tp] ?? NSNull(), "lag": lag]))
                 }
                 return
             }

@@ -4,6 +4,7 @@
 // days, and gives meters a daily total equal to their 15-minute readings.
 import RingtailCore
 import RingtailStorage
+import RingtailLog
 import Testing
 @testable import Ringtail
 
@@ -61,5 +62,17 @@ import Testing
         }
         #expect(!totals.isEmpty)
         for (key, total) in totals { #expect(abs(total - (quarterSums[key] ?? -1)) < 1e-6, "\(key)") }
+    }
+
+    @Test func consumersRefuseABatchThatDoesNotDecode() throws {
+        var b = RecordBatchBuilder()
+        b.append(timestamp: 1, key: nil, value: [1, 2, 3])
+        var bytes = b.build()
+        let (good, next) = try ConsumedRecord.decode(FetchResponse(error: .none, records: bytes), topic: "t", partition: 2, from: 0)
+        #expect(good.count == 1 && next == 1)
+        bytes[bytes.count - 1] ^= 0xff
+        #expect { _ = try ConsumedRecord.decode(FetchResponse(error: .none, records: bytes), topic: "t", partition: 2, from: 0) } throws: {
+            "\($0)".contains("t-2")
+        }
     }
 }

@@ -72,6 +72,15 @@ import Testing
         return out
     }
 
+    @Test func aNodeWithoutTheLogSaysSo() throws {
+        let c = try SimulatedCluster(options: SimulatedCluster.Options(nodes: [(NodeID("n1"), NodeLocation(datacenter: "dc1", rack: "r1"))]))
+        guard case .failed(let why) = c.execute(.describeCluster, at: NodeID("n1")) else {
+            Issue.record("a node with no append log answered a log request")
+            return
+        }
+        #expect(why.contains("runs no append log"), "\(why)")
+    }
+
     @Test func topicsAreCreatedProducedAndConsumed() throws {
         let c = try Self.cluster()
         let d = try #require(Self.describe(c))

@@ -116,6 +116,37 @@ import Testing
         }
     }
 
+    @Test func unknownVersionsStopTheOpenAndNothingIsRewritten() throws {
+        // A batch of an unknown magic in the active segment: refused, not cut as a torn tail.
+        let h = LogHarness(segmentBytes: 1 << 20)
+        let log = try h.open()
+        for i in 0..<3 { _ = try log.appendAsLeader(batch(i * 3), leaderEpoch: 0) }
+        log.close()
+        let path = h.directory + "/00000000000000000000.log"
+        let second = batch(0).count
+        let before = try h.fs.readFile(path)
+        h.fs.flipBit(path, byteOffset: second + RecordBatchLayout.magic, bit: 0) // magic 2 -> 3
+        #expect { _ = try h.open() } throws: { error in
+            guard let e = error as? LogError else { return false }
+            return e.code == .unsupportedVersion && e.path == path && e.offset == second
+        }
+        #expect(try h.fs.fileSize(path) == before.count)
+
+        // A closed segment's index file of a newer version: refused, kept as it is.
+        let h2 = LogHarness(segmentBytes: 600, indexInterval: 64)
+        let log2 = try h2.open()
+        for i in 0..<30 { _ = try log2.appendAsLeader(batch(i * 3), leaderEpoch: 0) }
+        log2.close()
+        let index = h2.directory + "/00000000000000000000.index"
+        var bytes = try h2.fs.readFile(index)
+        bytes[4] = 2
+        let crc = CRC32C.checksum(bytes[0..<(bytes.count - 4)])
+        for i in 0..<4 { bytes[bytes.count - 4 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        try h2.fs.writeAtomically(index, bytes: bytes)
+        #expect { _ = try h2.open() } throws: { ($0 as? LogError)?.code == .unsupportedVersion }
+        #expect(try h2.fs.readFile(index) == bytes)
+    }
+
     @Test func aDamagedIndexFileIsRebuiltFromTheLog() throws {
         let h = LogHarness(segmentBytes: 600, indexInterval: 64)
         let log = try h.open()

@@ -34,6 +34,8 @@ final class ReplicationWorld {
     /// still fetching from and serving the other replicas.
     var controllerOnly: Set<NodeID> = []
     var queue: [Message] = []
+    /// The topic syncs every batch before it counts (`--flush-every-batch`).
+    var flushEveryBatch = false
     var nextID: UInt64 = 1
     /// Produce answers by request id.
     var produceAnswers: [UInt64: ProduceResponse] = [:]
@@ -101,9 +103,22 @@ final class ReplicationWorld {
             if delayedMetadata {
                 queue.append(.metadata(to: node, state))
             } else {
-                perform(node, replicas[node]!.handle(.metadata(state, minInsyncReplicas: minIsr, flushEveryBatch: false), now: clock.now()))
+                perform(node, replicas[node]!.handle(.metadata(state, minInsyncReplicas: minIsr, flushEveryBatch: flushEveryBatch), now: clock.now()))
             }
         }
+    }
+
+    /// Power loss on every node at once: processes gone without a sync, and
+    /// each file system keeps only what was synced (plus a seeded torn tail).
+    func powerLoss(seed: UInt64) {
+        var entropy = SeededEntropy(seed: seed)
+        for node in nodes {
+            replicas[node] = nil // no close: closing would sync
+            files[node]!.recoverFromCrash(entropy: &entropy)
+        }
+        queue.removeAll()
+        for node in nodes { open(node) }
+        broadcastMetadata()
     }
 
     /// Cuts a node off; the controller fences it. It keeps running on what it knew.
@@ -161,7 +176,7 @@ final class ReplicationWorld {
             switch message {
             case .metadata(let to, let partitionState):
                 guard let replica = replicas[to], !isolated.contains(to), !controllerOnly.contains(to) else { continue }
-                perform(to, replica.handle(.metadata(partitionState, minInsyncReplicas: minIsr, flushEveryBatch: false), now: clock.now()))
+                perform(to, replica.handle(.metadata(partitionState, minInsyncReplicas: minIsr, flushEveryBatch: flushEveryBatch), now: clock.now()))
             case .fetch(let from, let to, let request, let id):
                 if isolated.contains(from) || isolated.contains(to) { continue } // lost; the follower's fetch times out
                 guard let replica = replicas[to], !down.contains(to) else {

@@ -1,6 +1,7 @@
 import RingtailCore
 import RingtailStorage
 import RingtailCluster
+import RingtailNode
 import Testing
 @testable import RingtailServer
 
@@ -21,6 +22,12 @@ import Testing
         #expect(c.numTokens == 16 && c.seeds.isEmpty && c.datacenter == "dc1" && c.rack == "r1")
         #expect(c.coordinator.writeTimeout == .seconds(2) && c.hints.window == .seconds(3 * 3600))
         #expect(c.coordinator.journal && c.nodeConfiguration.coordinator.journal, "the write journal is on by default")
+        // A node with no seeds runs the append log as its only metadata voter.
+        #expect(c.metadataVoters == ["n1"] && c.nodeConfiguration.log?.voters == [NodeID("n1")])
+        #expect(c.nodeConfiguration.log?.sessionTimeout == .seconds(3))
+        // With seeds and no voters named, it runs none (log requests get an error saying so).
+        let seeded = try ServerConfiguration.parse(Self.minimal + "\nseeds = [\"127.0.0.1:7009\"]", path: "/x/n.toml")
+        #expect(seeded.metadataVoters == nil && seeded.nodeConfiguration.log == nil)
     }
 
     @Test func everyKeyIsRead() throws {
@@ -51,6 +58,10 @@ import Testing
         drain_timeout_ms = 100
         log_level = "debug"
         write_journal = false
+        metadata_voters = ["n1", "n2", "n3"]
+        broker_session_timeout_ms = 1500
+        replica_lag_max_ms = 2500
+        replica_fetch_wait_ms = 50
         """
         let c = try ServerConfiguration.parse(text, path: "/x/n.toml")
         #expect(c.clusterName == "lab" && c.seeds == [Endpoint(host: "127.0.0.1", port: 7001), Endpoint(host: "::1", port: 7002)])
@@ -67,6 +78,9 @@ import Testing
         #expect(node.advertised["addr"] == "127.0.0.1:7001" && node.advertised["client"] == "127.0.0.1:9001")
         #expect(node.engine.background == .threads)
         #expect(!c.coordinator.journal && !node.coordinator.journal)
+        let log = try #require(node.log)
+        #expect(log.voters == [NodeID("n1"), NodeID("n2"), NodeID("n3")] && log.sessionTimeout == .milliseconds(1500))
+        #expect(log.replication.replicaLagMax == .milliseconds(2500) && log.replication.fetchWait == .milliseconds(50))
     }
 
     @Test func mistakesAreClearErrors() {
@@ -82,6 +96,9 @@ import Testing
             (Self.minimal.replacingOccurrences(of: "127.0.0.1:7001", with: "127.0.0.1"), "listen_address"),
             ("node_name = [", "not valid TOML"),
             (Self.minimal.replacingOccurrences(of: "127.0.0.1:9001", with: "127.0.0.1:7001"), "must differ"),
+            (Self.minimal + "\nmetadata_voters = [\"n1\", \"n1\"]", "metadata_voters"),
+            (Self.minimal + "\nmetadata_voters = []", "metadata_voters"),
+            (Self.minimal + "\nbroker_session_timeout_ms = 10", "broker_session_timeout_ms"),
         ]
         for (text, expected) in cases {
             do {

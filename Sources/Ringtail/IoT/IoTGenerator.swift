@@ -38,7 +38,7 @@ public struct IoTGenerator: Sendable {
     public let options: Options
     var entropy: SeededEntropy
     var sensors: [Sensor]
-    /// Sensors ordered by their next reading time (a binary heap on indexes would be faster; a scan of due ones is enough here).
+    /// Simulated time: each `advance` moves it a second and scans every sensor for readings due.
     var clockMillis: Int64
     var pending: [IoTReading] = []
     public private(set) var generated = 0

@@ -75,10 +75,17 @@ public struct MetadataImage: Equatable, Sendable {
     /// Applies a committed Raft entry (no-ops advance the index only).
     @discardableResult
     public mutating func apply(entryAt index: UInt64, data: [UInt8]?) -> MetadataOutcome {
+        apply(entryAt: index, decoded: data.map { try? MetadataCommandCodec.decode($0) })
+    }
+
+    /// The same, for an entry its caller decoded already: nil for a no-op,
+    /// `.some(nil)` for data that did not decode.
+    @discardableResult
+    public mutating func apply(entryAt index: UInt64, decoded: MetadataCommand??) -> MetadataOutcome {
         precondition(index > appliedIndex, "entries apply once, in order")
         appliedIndex = index
-        guard let data else { return .applied }
-        guard let command = try? MetadataCommandCodec.decode(data) else {
+        guard let decoded else { return .applied }
+        guard let command = decoded else {
             unreadableEntries += 1
             return .rejected("entry \(index) does not decode with this build")
         }

@@ -77,7 +77,6 @@ extension PartitionReplica {
                 var response = emptyAnswer(request)
                 response.divergingEpoch = knownEpoch
                 response.divergingEndOffset = endOffset
-                _ = follower
                 return response
             }
         }

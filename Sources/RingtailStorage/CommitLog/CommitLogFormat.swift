@@ -212,7 +212,7 @@ enum CommitLogScanner {
             let actual = CRC32C.checksum(bytes[payloadStart..<end - 4])
             if actual != stored {
                 if bytes[end...].allSatisfy({ $0 == 0 }) { return try torn("final record checksum mismatch") }
-                throw corrupt("record checksum mismatch (stored \(hex32(stored)), computed \(hex32(actual)))", offset)
+                throw corrupt("record checksum mismatch (stored \(Hex.word(stored)), computed \(Hex.word(actual)))", offset)
             }
             if length == 0 { throw corrupt("empty record", offset) }
             records.append(CommitLogRecord(offset: offset, end: CommitLogPosition(segment: segment, offset: end),
@@ -221,9 +221,4 @@ enum CommitLogScanner {
         }
         return CommitLogSegmentScan(segment: segment, records: records, validBytes: offset, tornTailOffset: nil)
     }
-}
-
-func hex32(_ v: UInt32) -> String {
-    let s = String(v, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, 8 - s.count)) + s
 }

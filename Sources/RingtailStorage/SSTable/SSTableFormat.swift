@@ -61,7 +61,7 @@ enum SSTableFormat {
              Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: n - 8, as: UInt32.self))))
         }
         guard stored == actual else {
-            throw .corruption("block checksum mismatch (stored \(hex32(stored)), computed \(hex32(actual)))", path: path, offset: offset)
+            throw .corruption("block checksum mismatch (stored \(Hex.word(stored)), computed \(Hex.word(actual)))", path: path, offset: offset)
         }
         if tag == BlockCompressor.tagNone && length == n - blockTrailerBytes {
             // Stored raw: drop the trailer in place (no copy of the block).

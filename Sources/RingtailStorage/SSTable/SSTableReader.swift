@@ -220,7 +220,7 @@ final class SSTableReader: @unchecked Sendable {
             offset += n
         }
         guard crc == footer.fileDigest else {
-            throw .corruption("file digest mismatch (stored \(hex32(footer.fileDigest)), computed \(hex32(crc)))", path: path, offset: 0)
+            throw .corruption("file digest mismatch (stored \(Hex.word(footer.fileDigest)), computed \(Hex.word(crc)))", path: path, offset: 0)
         }
         for handle in blocks { _ = try Self.readBlock(file, handle, path: path) }
     }
