@@ -145,7 +145,9 @@ export RINGTAIL_HOST=127.0.0.1:9521
 for round in $(seq 1 "$ROUNDS"); do
     "$RT" topic delete "iot$round" >/dev/null 2>&1 || true
     start=$(date +%s.%N)
-    "$RT" iot produce --topic "iot$round" --sensors 1000 --count "$IOT_READINGS" --rate 0 --acks 1 >&2 &
+    # Each round ingests new days (not a rewrite of the last round's rows), as a live fleet does.
+    "$RT" iot produce --topic "iot$round" --sensors 1000 --count "$IOT_READINGS" --rate 0 --acks 1 \
+        --days-back $((2 + 3 * (round - 1))) --seed "$round" >&2 &
     producer=$!
     "$RT" sink --topic "iot$round" --table iot.readings --group "sink$round" --consistency QUORUM --workers 4 \
         --max-rows "$IOT_READINGS" --timeout 15s >&2

@@ -82,21 +82,29 @@ public final class NetworkClient: RingtailClient {
     /// Rows of one partition go as one write; partitions are written at once
     /// (many requests in flight on the connection).
     public func execute(batch: [InsertStatement], consistency: ConsistencyLevel?) async throws(RequestError) {
-        var updates: [String: (table: TableDefinition, update: PartitionUpdate)] = [:]
-        var order: [String] = []
+        // One write per partition: rows for the same (table, partition key) join one update.
+        struct Target: Hashable { var table: String; var key: [UInt8] }
+        var tables: [String: TableDefinition] = [:]
+        var slots: [Target: Int] = [:]
+        var writes: [(table: TableDefinition, update: PartitionUpdate)] = []
         for statement in batch {
-            let table = try await definition(of: statement.table)
-            let update = try StatementCodec.update(for: statement, table: table, timestamp: nextTimestamp())
-            let key = statement.table + "\u{0}" + Hex.encode(update.key)
-            if updates[key] == nil {
-                updates[key] = (table, update)
-                order.append(key)
+            let table: TableDefinition
+            if let known = tables[statement.table] {
+                table = known
             } else {
-                updates[key]!.update.rows += update.rows
+                table = try await definition(of: statement.table)
+                tables[statement.table] = table
+            }
+            let update = try StatementCodec.update(for: statement, table: table, timestamp: nextTimestamp())
+            let target = Target(table: statement.table, key: update.key)
+            if let slot = slots[target] {
+                writes[slot].update.rows += update.rows
+            } else {
+                slots[target] = writes.count
+                writes.append((table, update))
             }
         }
         let level = consistency ?? self.consistency
-        let writes = order.map { updates[$0]! }
         let failure: RequestError? = await withTaskGroup(of: RequestError?.self) { group in
             for (table, update) in writes {
                 group.addTask {

@@ -98,20 +98,24 @@ public final class WorkerThread: @unchecked Sendable {
     private final class Box {
         let body: @Sendable () -> Void
         let name: String
-        init(_ body: @escaping @Sendable () -> Void, name: String) {
+        let niceness: Int32
+        init(_ body: @escaping @Sendable () -> Void, name: String, niceness: Int32) {
             self.body = body
             self.name = name
+            self.niceness = niceness
         }
     }
 
-    /// Starts the thread at once.
-    public init(name: String, body: @escaping @Sendable () -> Void) {
+    /// Starts the thread at once. A positive `niceness` lowers its CPU
+    /// priority (background work such as compaction yields to requests).
+    public init(name: String, niceness: Int32 = 0, body: @escaping @Sendable () -> Void) {
         self.name = name
-        let box = Unmanaged.passRetained(Box(body, name: name)).toOpaque()
+        let box = Unmanaged.passRetained(Box(body, name: name, niceness: niceness)).toOpaque()
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             ringtail_set_thread_name(box.name)
+            if box.niceness != 0 { _ = ringtail_set_thread_niceness(box.niceness) }
             box.body()
             return nil
         }, box)

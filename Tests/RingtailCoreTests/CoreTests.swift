@@ -85,4 +85,24 @@ import Testing
         }
         #expect(offenders.isEmpty, "\(offenders)")
     }
+
+    /// A worker started with a niceness runs at that nice value (and only that
+    /// thread: the caller's stays as it was). Read from /proc, Linux only.
+    @Test func workerThreadNicenessAppliesToItsThreadOnly() throws {
+        @Sendable func niceOfThisThread() -> Int? {
+            guard let stat = try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm) ": state is field 3, nice is field 19.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int(fields[16]) : nil
+        }
+        guard let before = niceOfThisThread() else { return } // no /proc: nothing to check
+        let seen = Locked<Int?>(nil)
+        let worker = WorkerThread(name: "nice-test", niceness: 7) { seen.withLock { $0 = niceOfThisThread() } }
+        worker.join()
+        // setpriority sets an absolute value; without privilege it cannot go below the current one.
+        let nice = seen.withLock { $0 }
+        #expect(nice == 7 || nice == max(before, 7))
+        #expect(niceOfThisThread() == before)
+    }
 }

@@ -35,6 +35,32 @@ import Testing
         #expect(CompactionPlanner.timeWindow([files[2], files[3]], tw, nowMicros: now) == nil)
     }
 
+    @Test func aBusyOlderWindowIsSizeTieredUntilItGoesQuiet() {
+        let tw = TimeWindowOptions(unit: .hours, size: 1)
+        let hour: Int64 = 3_600_000_000
+        let now = 10 * hour + 5
+        let quiet = CompactionPlanner.quietMicros(tw)
+        #expect(quiet == 600_000_000)
+        // A back-fill into hour 3: one big merged SSTable and a fresh flush.
+        var big = candidate(1, bytes: 400 << 20, ts: (3 * hour)...(3 * hour + 10))
+        big.createdMicros = now - 2 * quiet
+        var fresh = candidate(2, bytes: 4 << 20, ts: (3 * hour + 20)...(3 * hour + 30))
+        fresh.createdMicros = now - 1
+        // Still receiving: no rewrite of the big SSTable for one small flush.
+        #expect(CompactionPlanner.timeWindow([big, fresh], tw, nowMicros: now) == nil)
+        // Four similar flushes in the busy window merge size-tiered, without the big one.
+        let flushes = (2...5).map { g -> CompactionCandidate in
+            var c = candidate(UInt64(g), bytes: 4 << 20, ts: (3 * hour + 20)...(3 * hour + 30))
+            c.createdMicros = now - 1
+            return c
+        }
+        #expect(CompactionPlanner.timeWindow([big] + flushes, tw, nowMicros: now)?.inputs == [2, 3, 4, 5])
+        // Quiet for the whole interval: everything in the window becomes one SSTable.
+        #expect(CompactionPlanner.timeWindow([big, fresh], tw, nowMicros: now + quiet)?.inputs == [1, 2])
+        // A one-minute window goes quiet after a minute.
+        #expect(CompactionPlanner.quietMicros(TimeWindowOptions(unit: .minutes, size: 1)) == 60_000_000)
+    }
+
     @Test func fullyExpiredSSTablesDropOnlyWhenTheyShadowNothing() {
         let gcBefore: Int64 = 1000
         let expired = candidate(1, bytes: 10, ts: 50...60, ldt: 500)

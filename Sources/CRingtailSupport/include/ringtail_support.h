@@ -17,4 +17,8 @@ uint32_t ringtail_crc32c_software(uint32_t crc, const void *data, size_t length)
 /// Names the calling thread (shown by top -H and gdb); at most 15 bytes are kept.
 void ringtail_set_thread_name(const char *name);
 
+/// Sets the calling thread's nice value (Linux: per thread; 0 normal, 19
+/// lowest). Returns 0, or -1 with errno set. Raising it needs no privilege.
+int ringtail_set_thread_niceness(int niceness);
+
 #endif

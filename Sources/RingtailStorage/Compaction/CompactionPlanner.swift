@@ -12,6 +12,8 @@ struct CompactionCandidate: Hashable {
     var maxLocalDeletionTime: Int64
     var minToken: Int64
     var maxToken: Int64
+    /// When this process wrote it (µs; 0 if found at open).
+    var createdMicros: Int64 = 0
 }
 
 /// One unit of compaction work.
@@ -87,15 +89,24 @@ enum CompactionPlanner {
         return timestamp >= 0 ? timestamp / w : (timestamp - w + 1) / w
     }
 
-    /// Current window: size-tiered. Each older window with more than one
-    /// SSTable: all of them into one.
+    /// How long an older window must go without a new SSTable before it is
+    /// merged down to one: the window's length, at most 10 minutes.
+    static func quietMicros(_ tw: TimeWindowOptions) -> Int64 { min(tw.windowMicros, 600_000_000) }
+
+    /// The current window, and any older window still receiving SSTables
+    /// (late or back-filled data): size-tiered. An older window that has been
+    /// quiet for `quietMicros`: all of its SSTables into one. Merging a busy
+    /// older window whole on every flush would rewrite it each time, so a
+    /// back-fill of one day would cost quadratic I/O.
     static func timeWindow(_ candidates: [CompactionCandidate], _ tw: TimeWindowOptions, nowMicros: Int64) -> CompactionPlan? {
         let current = window(of: nowMicros, tw)
         var byWindow: [Int64: [CompactionCandidate]] = [:]
         for c in candidates { byWindow[min(window(of: c.maxTimestamp, tw), current), default: []].append(c) }
+        let quiet = quietMicros(tw)
         for w in byWindow.keys.sorted(by: >) {
             let members = byWindow[w]!
-            if w >= current {
+            let busy = w >= current || members.contains { $0.createdMicros > nowMicros &- quiet }
+            if busy {
                 if let pick = sizeTiered(members, tw.sizeTiered) {
                     return CompactionPlan(reason: .timeWindow, inputs: pick, drops: [])
                 }

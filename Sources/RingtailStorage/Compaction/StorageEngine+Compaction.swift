@@ -90,7 +90,7 @@ extension StorageEngine {
         let s = r.statistics
         return CompactionCandidate(generation: r.generation, bytes: r.fileBytes, minTimestamp: s.minTimestamp,
                                    maxTimestamp: s.maxTimestamp, maxLocalDeletionTime: s.maxLocalDeletionTime,
-                                   minToken: s.minToken, maxToken: s.maxToken)
+                                   minToken: s.minToken, maxToken: s.maxToken, createdMicros: r.createdMicros)
     }
 
     /// Merges the inputs into one new SSTable (nil if everything was purged).
@@ -145,7 +145,10 @@ extension StorageEngine {
             builder.abandon()
             throw error
         }
-        return (try SSTableReader(fileSystem: fileSystem, path: builder.finalPath, limits: limits, cache: cache), purged)
+        let reader = try SSTableReader(fileSystem: fileSystem, path: builder.finalPath, limits: limits, cache: cache)
+        // An output inherits its newest input's age: merging does not make a window busy.
+        reader.createdMicros = work.inputs.map(\.createdMicros).max() ?? 0
+        return (reader, purged)
     }
 
     /// Oldest timestamp that data outside the compaction may hold for a key.

@@ -82,7 +82,9 @@ extension StorageEngine {
             builder.abandon()
             throw error
         }
-        return try SSTableReader(fileSystem: fileSystem, path: builder.finalPath, limits: limits, cache: cache)
+        let reader = try SSTableReader(fileSystem: fileSystem, path: builder.finalPath, limits: limits, cache: cache)
+        reader.createdMicros = clock.wallMicros()
+        return reader
     }
 
     /// Deletes commit log segments older than every table's oldest unflushed write.

@@ -180,7 +180,10 @@ public final class StorageEngine: @unchecked Sendable {
 
     private func startWorkers() {
         workers.append(WorkerThread(name: "rt-flush") { [self] in flushLoop() })
-        workers.append(WorkerThread(name: "rt-compact") { [self] in compactionLoop() })
+        // Compaction runs at a lower CPU priority (nice 10), as Cassandra's
+        // compaction threads do: on a busy machine requests and flushes (which
+        // writes may wait for) go first, and compaction catches up when idle.
+        workers.append(WorkerThread(name: "rt-compact", niceness: 10) { [self] in compactionLoop() })
         if case .periodic(let period) = options.syncMode {
             workers.append(WorkerThread(name: "rt-sync") { [self] in
                 while commitLog.waitForPeriod(period) { try? commitLog.sync() }

@@ -30,6 +30,10 @@ final class SSTableReader: @unchecked Sendable {
     let statistics: SSTableStatistics
     let footer: SSTableFooter
     let limits: StorageLimits
+    /// Wall-clock µs at which this process wrote the SSTable (a flush or a
+    /// compaction); 0 for SSTables found at open. Compaction uses it to tell
+    /// a time window that is still receiving data from a quiet one.
+    var createdMicros: Int64 = 0
     private let bloom: BloomFilter
     private let blocks: [BlockHandle]
     /// First position of each index chunk, as tokens and keys apart so
