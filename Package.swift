@@ -88,11 +88,19 @@ let package = Package(
             name: "Ringtail",
             dependencies: ["RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode",
                            "RingtailSimulation", "RingtailPosix", "RingtailServer", "RingtailLog"]),
+        // The consistency-latency study: workloads, drivers for the simulator
+        // and for real clusters, the staleness model, reports and charts.
+        .target(
+            name: "RingtailBench",
+            dependencies: [
+                "RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailNode", "RingtailSimulation", "Ringtail",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
         .executableTarget(
             name: "ringtail",
             dependencies: [
                 "RingtailCore", "RingtailStorage", "RingtailWire", "RingtailCluster", "RingtailNode", "RingtailPosix",
-                "RingtailSimulation", "RingtailServer", "Ringtail", "RingtailLog",
+                "RingtailSimulation", "RingtailServer", "Ringtail", "RingtailLog", "RingtailBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -104,6 +112,9 @@ let package = Package(
             ],
             path: "Benchmarks/StorageBench"),
 
+        .testTarget(
+            name: "RingtailBenchTests",
+            dependencies: ["RingtailCore", "RingtailCluster", "RingtailSimulation", "RingtailBench"]),
         .testTarget(
             name: "RingtailCoreTests",
             dependencies: ["RingtailCore", "RingtailPosix"]),

@@ -357,7 +357,7 @@ public final class SimulatedCluster: @unchecked Sendable {
     }
 
     /// How long a journal entry takes to become durable (a group commit).
-    static let journalDelay: Duration = .microseconds(400)
+    public static let journalDelay: Duration = .microseconds(400)
 
     /// Timers of one kind on one node are mostly set a fixed delay ahead,
     /// so each kind gets its own lane of the agenda (see EventQueue).
