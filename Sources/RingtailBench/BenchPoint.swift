@@ -46,12 +46,7 @@ public struct BenchPoint: Sendable, Hashable {
 
     public init() {}
 
-    public var strategy: ReplicationStrategy {
-        if datacenters == 1 { return .simple(replicationFactor: replicationFactor) }
-        var factors: [String: Int] = [:]
-        for d in 1...datacenters { factors["dc\(d)"] = replicationFactor }
-        return .networkTopology(factors)
-    }
+    public var strategy: ReplicationStrategy { .uniform(replicationFactor: replicationFactor, datacenters: datacenters) }
 
     /// "RF 3, W QUORUM, R ONE, 1 down".
     public var label: String {

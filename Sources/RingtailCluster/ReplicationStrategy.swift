@@ -58,3 +58,15 @@ public struct KeyspaceDefinition: Hashable, Sendable {
         self.replication = replication
     }
 }
+
+extension ReplicationStrategy {
+    /// `rf` replicas in each of datacenters dc1…dcD: SimpleStrategy for one
+    /// datacenter, NetworkTopologyStrategy for more (the layout of the
+    /// simulator's and the benchmark's clusters).
+    public static func uniform(replicationFactor rf: Int, datacenters: Int) -> ReplicationStrategy {
+        if datacenters == 1 { return .simple(replicationFactor: rf) }
+        var factors: [String: Int] = [:]
+        for d in 1...datacenters { factors["dc\(d)"] = rf }
+        return .networkTopology(factors)
+    }
+}

@@ -37,12 +37,7 @@ public struct SimulationScenario: Hashable, Sendable {
 
     public init() {}
 
-    public var strategy: ReplicationStrategy {
-        if datacenters == 1 { return .simple(replicationFactor: replicationFactor) }
-        var factors: [String: Int] = [:]
-        for d in 1...datacenters { factors["dc\(d)"] = replicationFactor }
-        return .networkTopology(factors)
-    }
+    public var strategy: ReplicationStrategy { .uniform(replicationFactor: replicationFactor, datacenters: datacenters) }
 
     /// The command line that replays this scenario exactly.
     public var replayCommand: String {

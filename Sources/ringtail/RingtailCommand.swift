@@ -9,5 +9,5 @@ struct RingtailCommand: ParsableCommand {
         subcommands: [NodeCommand.self, ClusterCommand.self, KeyspaceCommand.self, TableCommand.self, PutCommand.self,
                       GetCommand.self, ScanCommand.self, DeleteCommand.self, StatusCommand.self, RingCommand.self,
                       HintsCommand.self, FlushCommand.self, CompactCommand.self, WaitCommand.self, FaultsCommand.self, LocalCommand.self, InspectCommand.self,
-                      SimulateCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupsCommand.self, IoTCommand.self, SinkCommand.self])
+                      SimulateCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupsCommand.self, IoTCommand.self, SinkCommand.self, BenchCommand.self])
 }

@@ -7,6 +7,7 @@ import RingtailCluster
 import RingtailSimulation
 @testable import RingtailBench
 import Testing
+import Foundation
 
 @Suite struct KeyChooserTests {
     @Test func uniformCoversTheKeySpaceEvenly() {
@@ -166,5 +167,52 @@ import Testing
         let later = weak.probabilityConsistent(after: .milliseconds(20), trials: 50_000, seed: 1)
         #expect(now < 0.9 && now > 0.3)
         #expect(later > 0.999)
+    }
+}
+
+@Suite struct ReportTests {
+    /// A two-point sweep writes every file of the report folder; the JSON
+    /// holds both runs and the model beside the partial quorum, the charts
+    /// are SVG, and the HTML page carries them inline.
+    @Test func aSweepWritesTheWholeReportFolder() throws {
+        var base = BenchPoint()
+        base.requests = 1500
+        base.mode = .openLoop(rate: 2000)
+        var weak = base
+        weak.writeLevel = .one
+        weak.readLevel = .one
+        var down = base
+        down.nodesDown = 1
+        let results = try Sweep.runSimulated([weak, down], parallelism: 2) { _, _, _ in }
+        #expect(results.map(\.point) == [weak, down])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rt-report-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let metadata = ReportMetadata(command: "ringtail bench sweep --requests 1500", target: "simulator", seed: 1, commit: "abc1234",
+                                      machine: "test", started: "2026-11-22T00:00:00Z", wallSeconds: 1)
+        let files = try ReportWriter.write(results, metadata: metadata, to: folder, modelTrials: 5000)
+        for name in ["report.json", "runs.csv", "t-visibility.csv", "k-staleness.csv", "latency-cdf.csv", "summary.md", "index.html",
+                     "read-latency-cdf.svg", "write-latency-cdf.svg", "staleness.svg", "availability.svg"] {
+            #expect(files.contains(name), "missing \(name)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any]
+        let runs = try #require(json?["runs"] as? [[String: Any]])
+        #expect(runs.count == 2)
+        #expect(runs[0]["model"] is [Any])      // W ONE + R ONE <= RF 3: modelled
+        #expect(runs[1]["model"] == nil)        // QUORUM: strict, no model
+        #expect((json?["metadata"] as? [String: Any])?["commit"] as? String == "abc1234")
+        let csv = try String(contentsOfFile: folder + "/runs.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 3)
+        let svg = try String(contentsOfFile: folder + "/staleness.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n") && svg.contains("polyline"))
+        let html = try String(contentsOfFile: folder + "/index.html", encoding: .utf8)
+        #expect(html.components(separatedBy: "<svg").count - 1 == files.filter { $0.hasSuffix(".svg") }.count)
+        #expect(html.contains("abc1234") && html.contains("ringtail bench sweep --requests 1500"))
+        // Written again from the same results: the same bytes.
+        let again = folder + "-again"
+        defer { try? FileManager.default.removeItem(atPath: again) }
+        try ReportWriter.write(results, metadata: metadata, to: again, modelTrials: 5000)
+        for name in files {
+            #expect(try String(contentsOfFile: folder + "/" + name, encoding: .utf8) == String(contentsOfFile: again + "/" + name, encoding: .utf8))
+        }
     }
 }
