@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "RingtailBench",
             dependencies: [
-                "RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailNode", "RingtailSimulation", "Ringtail",
+                "RingtailCore", "RingtailStorage", "RingtailCluster", "RingtailNode", "RingtailSimulation",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .executableTarget(

@@ -53,8 +53,41 @@ public struct BenchPoint: Sendable, Hashable {
         "RF \(replicationFactor)\(datacenters > 1 ? "x\(datacenters) dc" : ""), W \(writeLevel), R \(readLevel), \(nodesDown) down"
     }
 
-    /// The levels pair alone: "W=QUORUM R=ONE".
-    public var levels: String { "W=\(writeLevel) R=\(readLevel)" }
+    /// Replicas a level needs, by the coordinator's own rule
+    /// (`ConsistencyLevel.requirement`), seen from datacenter `datacenter`.
+    func requirement(_ level: ConsistencyLevel, isWrite: Bool, datacenter: String = "dc1") -> ReplicaRequirement? {
+        try? level.requirement(strategy: strategy, localDatacenter: datacenter, isWrite: isWrite)
+    }
+
+    /// (W, R) as replica counts when both are plain counts over one
+    /// datacenter's replicas (ONE, TWO, QUORUM, ALL with SimpleStrategy); nil otherwise.
+    public var quorumSizes: (write: Int, read: Int)? {
+        guard datacenters == 1, case .anywhere(let w, _)? = requirement(writeLevel, isWrite: true),
+              case .anywhere(let r, _)? = requirement(readLevel, isWrite: false) else { return nil }
+        return (w, r)
+    }
+
+    /// Whether every read's replicas overlap every acknowledged write's
+    /// (W + R > RF, in some datacenter, wherever writer and reader sit).
+    public var quorumsIntersect: Bool {
+        if let (w, r) = quorumSizes { return w + r > replicationFactor }
+        let dcs = (1...datacenters).map { "dc\($0)" }
+        func counts(_ req: ReplicaRequirement?) -> [String: Int]? {
+            switch req {
+            case .inDatacenter(let dc, let n)?: return [dc: n]
+            case .inEachDatacenter(let need)?: return need
+            default: return nil
+            }
+        }
+        for writer in dcs {
+            for reader in dcs {
+                guard let w = counts(requirement(writeLevel, isWrite: true, datacenter: writer)),
+                      let r = counts(requirement(readLevel, isWrite: false, datacenter: reader)) else { return false }
+                if !dcs.contains(where: { (w[$0] ?? 0) + (r[$0] ?? 0) > replicationFactor }) { return false }
+            }
+        }
+        return true
+    }
 
     public func validate() throws(BenchError) {
         guard nodes >= 1, datacenters >= 1, nodes >= datacenters else { throw BenchError("need at least one node per datacenter") }

@@ -87,7 +87,7 @@ public struct LatencySummary: Sendable, Codable, Hashable {
 
     init(_ h: Histogram<UInt64>) {
         count = Int(h.totalCount)
-        func ms(_ v: UInt64) -> Double { (Double(v) / 1000 * 1000).rounded() / 1000 }
+        func ms(_ v: UInt64) -> Double { Double(v) / 1000 } // µs, whole: exact to the µs
         if h.totalCount == 0 {
             (p50, p95, p99, p999, max, mean) = (0, 0, 0, 0, 0, 0)
         } else {
@@ -96,7 +96,7 @@ public struct LatencySummary: Sendable, Codable, Hashable {
             p99 = ms(h.valueAtPercentile(99))
             p999 = ms(h.valueAtPercentile(99.9))
             max = ms(h.max)
-            mean = (h.mean / 1000 * 1000).rounded() / 1000
+            mean = h.mean.rounded() / 1000
         }
     }
 }

@@ -37,6 +37,8 @@ struct RunRecord: Codable {
     var replicationFactor: Int
     var writeLevel: String
     var readLevel: String
+    /// W + R > RF wherever writer and reader are (strict quorums).
+    var quorumsIntersect: Bool
     var nodesDown: Int
     var workload: WorkloadSpec
     var requests: Int
@@ -62,8 +64,7 @@ public enum ReportWriter {
         let records = results.map { r -> RunRecord in
             let p = r.point
             var model: [TVisibilityPoint]? = nil
-            if simulated, p.datacenters == 1, p.nodesDown == 0, let w = quorumSize(p.writeLevel, p.replicationFactor),
-               let rd = quorumSize(p.readLevel, p.replicationFactor), w + rd <= p.replicationFactor {
+            if simulated, p.nodesDown == 0, let (w, rd) = p.quorumSizes, w + rd <= p.replicationFactor {
                 let m = StalenessModel(nodes: p.nodes, replicationFactor: p.replicationFactor, writeQuorum: w, readQuorum: rd,
                                        latency: p.latency)
                 model = p.probeDelaysMicros.map { d in
@@ -72,7 +73,8 @@ public enum ReportWriter {
                 }
             }
             return RunRecord(label: p.label, nodes: p.nodes, datacenters: p.datacenters, replicationFactor: p.replicationFactor,
-                             writeLevel: p.writeLevel.description, readLevel: p.readLevel.description, nodesDown: p.nodesDown,
+                             writeLevel: p.writeLevel.description, readLevel: p.readLevel.description,
+                             quorumsIntersect: p.quorumsIntersect, nodesDown: p.nodesDown,
                              workload: p.workload, requests: p.requests, load: p.mode.description,
                              latencyModel: p.latency.description, wanLatencyModel: p.wanLatency.description, seed: p.seed,
                              traceHash: String(r.traceHash, radix: 16), wallSeconds: (r.wallSeconds * 100).rounded() / 100,
@@ -101,18 +103,6 @@ public enum ReportWriter {
         try put("summary.md", markdown(records, metadata: metadata, charts: charts.map(\.0)))
         try put("index.html", html(records, metadata: metadata, charts: charts))
         return files
-    }
-
-    /// Replicas a level needs out of `rf` in one datacenter (nil for levels a sweep does not model).
-    static func quorumSize(_ level: ConsistencyLevel, _ rf: Int) -> Int? {
-        switch level {
-        case .one: return 1
-        case .two: return min(2, rf)
-        case .three: return min(3, rf)
-        case .quorum, .localQuorum: return rf / 2 + 1
-        case .all: return rf
-        default: return nil
-        }
     }
 
     static func csv(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
@@ -202,7 +192,7 @@ public enum ReportWriter {
             let runs = healthy.filter { "W \($0.writeLevel) R \($0.readLevel)" == pair }.sorted { $0.replicationFactor < $1.replicationFactor }
             throughput.append(ChartSeries(name: pair, points: runs.map { (Double($0.replicationFactor), $0.summary.throughputPerSecond) }))
         }
-        if healthy.map(\.replicationFactor).uniqued().count > 1 {
+        if Set(healthy.map(\.replicationFactor)).count > 1 {
             charts.append(("throughput.svg", LineChart(
                 title: "Throughput against replication factor (no node down)", xLabel: "replication factor", yLabel: "successful requests/s",
                 series: throughput)))
@@ -226,9 +216,7 @@ public enum ReportWriter {
                       "write p99 ms", "stale reads", "hint drain s", "errors"]
         let rows = records.map { r -> [String] in
             let s = r.summary
-            let strict = quorumSize(ConsistencyLevel(cassandraName: r.writeLevel) ?? .one, r.replicationFactor).flatMap { w in
-                quorumSize(ConsistencyLevel(cassandraName: r.readLevel) ?? .one, r.replicationFactor).map { w + $0 > r.replicationFactor ? "yes" : "no" }
-            } ?? (r.writeLevel == "EACH_QUORUM" || r.readLevel == "EACH_QUORUM" ? "yes (in each dc)" : "per dc")
+            let strict = r.quorumsIntersect ? "yes" : "no"
             let errors = s.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             return [r.label, strict, fmt(s.availability * 100, 2) + "%", fmt(s.throughputPerSecond, 0),
                     fmt(s.readLatency.p50), fmt(s.readLatency.p99), fmt(s.readLatency.p999),
@@ -281,12 +269,5 @@ public enum ReportWriter {
         for row in rows { out += "<tr>" + row.map { "<td>\(e($0))</td>" }.joined() + "</tr>\n" }
         out += "</table>\n</body></html>\n"
         return out
-    }
-}
-
-extension Array where Element: Hashable {
-    func uniqued() -> [Element] {
-        var seen = Set<Element>()
-        return filter { seen.insert($0).inserted }
     }
 }

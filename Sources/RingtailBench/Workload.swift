@@ -7,6 +7,7 @@
 // clustering id, one blob column v): a read or update touches one row, a
 // YCSB scan (workload E) reads a clustering range of consecutive ids inside
 // one partition, the way a Cassandra data modeller serves range queries.
+import Foundation
 import RingtailCore
 
 /// One kind of YCSB operation.
@@ -29,7 +30,7 @@ public struct OperationMix: Sendable, Hashable, Codable, CustomStringConvertible
     /// "read=0.5,update=0.5" (kinds: read, update, insert, scan, rmw); nil if malformed or not summing to 1.
     public init?(specification: String) {
         for part in specification.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2, let share = Double(pair[1]), share >= 0, share <= 1,
                   let kind = OperationKind(rawValue: pair[0]) else { return nil }
             self[kind] = share
@@ -174,14 +175,5 @@ public enum UserTable {
     /// A scan from `record` of `length` records, cut at its partition's end.
     public static func scanEnd(from record: Int, length: Int) -> Int {
         min(record + length, (partition(of: record) + 1) * recordsPerPartition)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
     }
 }

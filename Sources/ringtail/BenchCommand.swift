@@ -29,7 +29,6 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Report folder (default: bench-reports/<time>).") var out: String?
 
         func base() throws -> BenchPoint {
-            setvbuf(stdout, nil, _IOLBF, 0) // progress lines show up at once, also when piped to a file
             guard target == "simulator" || target == "sim" else {
                 throw ValidationError("--target: only 'simulator' is available so far (local clusters and addresses are not built yet)")
             }
@@ -49,11 +48,8 @@ struct BenchCommand: ParsableCommand {
             p.workload = spec
             p.requests = requests
             p.mode = clients.map { .closedLoop(clients: $0) } ?? .openLoop(rate: rate)
-            guard let l = LatencyModel(specification: latency), let w = LatencyModel(specification: wanLatency) else {
-                throw ValidationError("bad latency model: use e.g. lognormal:200us:0.5, exponential:500us, constant:1ms")
-            }
-            p.latency = l
-            p.wanLatency = w
+            p.latency = try parseLatencyModel(latency, option: "--latency")
+            p.wanLatency = try parseLatencyModel(wanLatency, option: "--wan-latency")
             p.seed = seed
             return p
         }
@@ -82,18 +78,15 @@ struct BenchCommand: ParsableCommand {
             p.nodes = nodes
             p.datacenters = datacenters
             p.replicationFactor = rf
-            guard let w = ConsistencyLevel(cassandraName: write), let r = ConsistencyLevel(cassandraName: read) else {
-                throw ValidationError("unknown consistency level: ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, …")
-            }
-            p.writeLevel = w
-            p.readLevel = r
+            p.writeLevel = try parseLevel(write, option: "--write")
+            p.readLevel = try parseLevel(read, option: "--read")
             p.nodesDown = down
             do { try p.validate() } catch { throw ValidationError(error.description) }
             let started = Date()
-            print("bench: \(p.label), YCSB \(p.workload.name), \(p.requests) requests, \(p.mode), seed \(p.seed) (simulator)")
+            BenchCommand.say("bench: \(p.label), YCSB \(p.workload.name), \(p.requests) requests, \(p.mode), seed \(p.seed) (simulator)")
             let result = try SimulatedBench(p).run { progress in
                 let left = progress.wallSeconds / Double(max(1, progress.done)) * Double(progress.total - progress.done)
-                print(String(format: "  %d/%d requests, %.0f ops/s (virtual), %d errors, p99 %.3f ms, about %.0f s left",
+                BenchCommand.say(String(format: "  %d/%d requests, %.0f ops/s (virtual), %d errors, p99 %.3f ms, about %.0f s left",
                              progress.done, progress.total, Double(progress.done) / max(progress.virtualSeconds, 1e-9),
                              progress.errors, progress.runningP99Millis, left))
             }
@@ -113,17 +106,24 @@ struct BenchCommand: ParsableCommand {
             let base = try common.base()
             let points = RingtailBench.Sweep.defaultGrid(base: base, downMax: downMax, twoDatacenters: !oneDatacenter)
             let started = Date()
-            print("bench sweep: \(points.count) points of \(base.requests) requests (\(base.mode)), YCSB \(base.workload.name), "
+            BenchCommand.say("bench sweep: \(points.count) points of \(base.requests) requests (\(base.mode)), YCSB \(base.workload.name), "
                   + "seed \(base.seed), \(parallel) at a time, in the simulator")
             let clock = ContinuousClock.now
             let results = try RingtailBench.Sweep.runSimulated(points, parallelism: parallel) { done, total, last in
                 let elapsed = (ContinuousClock.now - clock).secondsDouble
-                print(String(format: "  [%d/%d] %@: availability %.4f, read p99 %.3f ms, stale %.3f%% (%.1f s elapsed, about %.0f s left)",
-                             done, total, last.point.label, last.summary.availability, last.summary.readLatency.p99,
-                             last.summary.staleReadShare * 100, elapsed, elapsed / Double(done) * Double(total - done)))
+                BenchCommand.say("  [\(done)/\(total)] \(last.point.label): " + String(
+                    format: "availability %.4f, read p99 %.3f ms, stale %.3f%% (%.1f s elapsed, about %.0f s left)",
+                    last.summary.availability, last.summary.readLatency.p99, last.summary.staleReadShare * 100,
+                    elapsed, elapsed / Double(done) * Double(total - done)))
             }
             try BenchCommand.finish(results, command: CommandLine.arguments, seed: base.seed, started: started, folder: common.folder())
         }
+    }
+
+    /// A progress line, out at once even when standard output is a file or a pipe.
+    static func say(_ line: String) {
+        print(line)
+        flushStandardOutput()
     }
 
     static func finish(_ results: [BenchRunResult], command: [String], seed: UInt64, started: Date, folder: String) throws {

@@ -100,9 +100,9 @@ func tableDefinition(_ c: RemoteConnection, _ name: String) async throws -> Tabl
     return d
 }
 
-func parseLevel(_ text: String) throws -> ConsistencyLevel {
+func parseLevel(_ text: String, option: String = "--consistency") throws -> ConsistencyLevel {
     guard let level = ConsistencyLevel(cassandraName: text) else {
-        throw ValidationError("--consistency must be one of \(ConsistencyLevel.allCases.map(\.description).joined(separator: ", "))")
+        throw ValidationError("\(option) must be one of \(ConsistencyLevel.allCases.map(\.description).joined(separator: ", "))")
     }
     return level
 }

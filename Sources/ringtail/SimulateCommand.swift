@@ -46,16 +46,10 @@ struct SimulateCommand: ParsableCommand {
         s.datacenters = datacenters
         s.racksPerDatacenter = racks
         s.replicationFactor = rf
-        guard let w = ConsistencyLevel(cassandraName: write), let r = ConsistencyLevel(cassandraName: read) else {
-            throw ValidationError("unknown consistency level: use ONE, QUORUM, ALL, LOCAL_QUORUM, …")
-        }
-        s.writeLevel = w
-        s.readLevel = r
-        guard let l = LatencyModel(specification: latency), let wan = LatencyModel(specification: wanLatency) else {
-            throw ValidationError("bad latency model: use e.g. lognormal:200us:0.3 or constant:1ms")
-        }
-        s.latency = l
-        s.wanLatency = wan
+        s.writeLevel = try parseLevel(write, option: "--write")
+        s.readLevel = try parseLevel(read, option: "--read")
+        s.latency = try parseLatencyModel(latency, option: "--latency")
+        s.wanLatency = try parseLatencyModel(wanLatency, option: "--wan-latency")
         s.lossRate = loss
         s.faults = faults
         guard let d = SimulationScenario.parseDuration(duration), let k = SimulationScenario.parseDuration(skew),
@@ -101,4 +95,12 @@ struct SimulateCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// A latency model as `ringtail simulate` and `ringtail bench` spell it.
+func parseLatencyModel(_ text: String, option: String) throws -> LatencyModel {
+    guard let model = LatencyModel(specification: text) else {
+        throw ValidationError("\(option): bad latency model '\(text)'; use e.g. lognormal:200us:0.3, exponential:500us, constant:1ms")
+    }
+    return model
 }

@@ -216,3 +216,29 @@ import Foundation
         }
     }
 }
+
+@Suite struct QuorumOverlapTests {
+    /// The report's "W+R>RF" column, from the coordinator's own level rules.
+    @Test func strictAndPartialQuorumsAreToldApart() {
+        func point(_ rf: Int, _ w: ConsistencyLevel, _ r: ConsistencyLevel, dcs: Int = 1) -> BenchPoint {
+            var p = BenchPoint()
+            p.nodes = dcs == 1 ? 5 : 6
+            p.datacenters = dcs
+            p.replicationFactor = rf
+            p.writeLevel = w
+            p.readLevel = r
+            return p
+        }
+        #expect(point(3, .quorum, .quorum).quorumsIntersect)
+        #expect(point(3, .one, .all).quorumsIntersect)
+        #expect(!point(3, .one, .quorum).quorumsIntersect)    // 1 + 2 = 3: partial
+        #expect(!point(5, .one, .quorum).quorumsIntersect)
+        #expect(point(1, .one, .one).quorumsIntersect)
+        #expect(point(3, .one, .one).quorumSizes! == (1, 1))
+        // Two datacenters: LOCAL_QUORUM on both sides overlaps only when writer and reader share one.
+        #expect(!point(3, .localQuorum, .localQuorum, dcs: 2).quorumsIntersect)
+        #expect(point(3, .eachQuorum, .localQuorum, dcs: 2).quorumsIntersect)
+        #expect(point(3, .localQuorum, .eachQuorum, dcs: 2).quorumsIntersect)
+        #expect(point(3, .localQuorum, .localQuorum, dcs: 2).quorumSizes == nil)
+    }
+}
