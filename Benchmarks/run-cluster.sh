@@ -24,6 +24,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source Benchmarks/lib.sh
 RESULTS="Benchmarks/results"
 TMP="$RESULTS/tmp/cluster"
 
@@ -86,12 +87,7 @@ fi
 # The benchmark runs its own members on 2379-2384 (Debian's etcd-server
 # package may have started a service there: stop it with `systemctl stop
 # etcd` first). Nothing else is touched: busy ports stop the run.
-for port in 2379 2380 2381 2382 2383 2384 7501 7502 7503 9501 9502 9503; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "port $port on 127.0.0.1 is in use; stop what listens there and run again" >&2
-        exit 1
-    fi
-done
+require_free_ports 2379 2380 2381 2382 2383 2384 7501 7502 7503 9501 9502 9503
 
 echo "building Ringtail (release) and the benchmark harness (release)..." >&2
 swift build -c release --product ringtail --scratch-path .build-rel >&2

@@ -20,6 +20,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source Benchmarks/lib.sh
 RESULTS="Benchmarks/results"
 TMP="$ROOT/$RESULTS/tmp/log"
 
@@ -75,12 +76,7 @@ bash scripts/install-deps.sh
 for tool in nats-server redis-server; do
     command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server redis-server >/dev/null
 done
-for port in 4230 4231 4232 4233 6231 6232 6233 6391 6392 7521 7522 7523 9521 9522 9523; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "port $port on 127.0.0.1 is in use; stop what listens there and run again" >&2
-        exit 1
-    fi
-done
+require_free_ports 4230 4231 4232 4233 6231 6232 6233 6391 6392 7521 7522 7523 9521 9522 9523
 echo "building Ringtail (release) and the benchmark harness (release)..." >&2
 swift build -c release --product ringtail --scratch-path .build-rel >&2
 (cd Benchmarks/ClusterBench && swift build -c release --product ringtail-log-bench >&2)
