@@ -84,6 +84,8 @@ final class LogSegment {
         var tornBytes = 0
         var rebuiltIndex = false
         var batchesScanned = 0
+        /// The headers the scan read (nil when the index file was trusted and nothing was scanned).
+        var headers: [RecordBatchHeader]? = nil
     }
 
     /// Opens an existing segment. A closed one loads its index file when it
@@ -119,6 +121,7 @@ final class LogSegment {
         let scan = try SegmentScanner.scan(fileSystem: fileSystem, path: logPath, baseOffset: baseOffset, fileSize: fileSize,
                                            allowTornTail: active, indexIntervalBytes: indexIntervalBytes, limits: limits)
         report.batchesScanned = scan.batches
+        report.headers = scan.headers
         report.rebuiltIndex = !active
         do {
             if scan.validBytes < fileSize {

@@ -61,6 +61,7 @@ public final class PartitionLog {
             }
         }
         var opened: [LogSegment] = []
+        var scannedHeaders: [Int: [RecordBatchHeader]] = [:]
         let now = clock.now()
         for (i, base) in bases.enumerated() {
             let isLast = i == bases.count - 1
@@ -71,6 +72,7 @@ public final class PartitionLog {
                 throw LogError.corruption("segment starts at offset \(base) but the one before it ends at \(previous.nextOffset)",
                                           path: segment.logPath, offset: 0)
             }
+            if let headers = found.headers { scannedHeaders[opened.count] = headers }
             opened.append(segment)
             report.batchesScanned += found.batchesScanned
             report.tornBytesTruncated += found.tornBytes
@@ -84,7 +86,7 @@ public final class PartitionLog {
         segments = opened
         recovery = report
         syncedOffset = opened[opened.count - 1].baseOffset
-        try rebuildProducerAndEpochState()
+        try rebuildProducerAndEpochState(scanned: scannedHeaders)
     }
 
     deinit { for segment in segments { segment.close() } }
@@ -100,16 +102,25 @@ public final class PartitionLog {
         if closed { throw LogError(code: .closed, message: "partition log \(directory) is closed") }
     }
 
-    /// Walks every batch header to rebuild the idempotence and epoch state.
-    func rebuildProducerAndEpochState() throws(LogError) {
+    /// Rebuilds the idempotence and epoch state from every batch header:
+    /// those already read by an opening scan (`scanned`, by segment
+    /// position), the rest read from the segments.
+    func rebuildProducerAndEpochState(scanned: [Int: [RecordBatchHeader]] = [:]) throws(LogError) {
         producers = ProducerStateTable()
         epochs = LeaderEpochCache()
-        for segment in segments {
+        func note(_ header: RecordBatchHeader) {
+            producers.record(header)
+            epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
+        }
+        for (i, segment) in segments.enumerated() {
+            if let headers = scanned[i] {
+                headers.forEach(note)
+                continue
+            }
             var position = 0
             while position < segment.size {
                 let header = try segment.header(at: position)
-                producers.record(header)
-                epochs.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
+                note(header)
                 position += header.totalBytes
             }
         }

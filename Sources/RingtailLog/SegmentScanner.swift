@@ -11,6 +11,9 @@ struct SegmentScan {
     var index = SegmentIndex()
     var bytesSinceIndexEntry = 0
     var batches = 0
+    /// Every valid batch's header, in order: the log rebuilds its producer
+    /// and epoch state from them without reading the file again.
+    var headers: [RecordBatchHeader] = []
 }
 
 enum SegmentScanner {
@@ -96,6 +99,7 @@ enum SegmentScanner {
             scan.maxTimestamp = max(scan.maxTimestamp, header.maxTimestamp)
             scan.nextOffset = header.nextOffset
             scan.batches += 1
+            scan.headers.append(header)
             position += total
             scan.validBytes = position
         }
