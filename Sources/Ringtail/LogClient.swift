@@ -194,10 +194,18 @@ public actor LogClient {
         return o
     }
 
+    /// A producer id for an idempotent producer. A node refuses only while
+    /// it cannot reach a controller (an election, a controller that died):
+    /// asked again for up to about 10 s.
     public func producerId() async throws -> Int64 {
-        let reply = try await sendToAny(.initProducer)
-        guard case .producerId(let id) = reply else { throw LogClientError(Self.describe(reply)) }
-        return id
+        var reply = LogClientReply.failed("not asked")
+        for attempt in 0..<20 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(500)) }
+            reply = try await sendToAny(.initProducer)
+            if case .producerId(let id) = reply { return id }
+            guard case .failed = reply else { break }
+        }
+        throw LogClientError(Self.describe(reply))
     }
 
     static func describe(_ reply: LogClientReply) -> String {

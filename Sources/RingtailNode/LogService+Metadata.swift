@@ -83,7 +83,11 @@ extension LogService {
         case .peerProposal(let node, let id):
             out.append(.send(to: node, .proposalResult(id: id, outcome: outcome)))
         case .local:
-            if case .producerIds(let first, let count) = outcome { receiveProducerIds(first: first, count: count, &out) }
+            switch outcome {
+            case .producerIds(let first, let count): receiveProducerIds(first: first, count: count, &out)
+            case .rejected(let why): failProducerIdWaiters(why, &out)
+            case .applied: break
+            }
         case .peerFetch, .groupCommit:
             break
         }
@@ -103,8 +107,24 @@ extension LogService {
         }
         let forwarded = newID()
         origins[forwarded] = origin
+        forwardedAt[forwarded] = clock.now()
         statistics.proposalsForwarded += 1
         out.append(.send(to: controller, .proposal(id: forwarded, command: command)))
+    }
+
+    /// How long a forwarded proposal may go unanswered: a controller commits
+    /// in milliseconds, so this long means it died or the message was lost.
+    var forwardedProposalTimeout: Duration { configuration.sessionTimeout * 3 }
+
+    /// Answers, as rejected, every forwarded proposal older than the timeout.
+    func expireForwardedProposals(now: Instant, _ out: inout [LogEffect]) {
+        let timeout = forwardedProposalTimeout
+        for (forwarded, sent) in forwardedAt.sorted(by: { $0.key < $1.key }) where now - sent > timeout {
+            forwardedAt[forwarded] = nil
+            if let origin = origins.removeValue(forKey: forwarded) {
+                answer(origin, .rejected("the controller did not answer within \(timeout); retry"), &out)
+            }
+        }
     }
 
     // MARK: Controller

@@ -34,6 +34,7 @@ extension LogService {
                 out.append(.send(to: source, .proposalResult(id: proposalID, outcome: .rejected("\(id) is not the controller; retry"))))
             }
         case .proposalResult(let proposalID, let outcome):
+            forwardedAt[proposalID] = nil
             if let origin = origins.removeValue(forKey: proposalID) { answer(origin, outcome, &out) }
         case .fetch(let theirID, let request):
             let key = TopicPartition(topic: request.topic, partition: request.partition)
@@ -126,6 +127,14 @@ extension LogService {
             return nil
         }
         return replica
+    }
+
+    /// The allocation the waiting producers needed was refused or lost:
+    /// they hear why, and the next `initProducer` asks again.
+    func failProducerIdWaiters(_ why: String, _ out: inout [LogEffect]) {
+        let waiting = waitingForProducerIds
+        waitingForProducerIds = []
+        for request in waiting { out.append(.reply(request: request, .failed("no producer id: \(why)"))) }
     }
 
     func receiveProducerIds(first: Int64, count: Int64, _ out: inout [LogEffect]) {

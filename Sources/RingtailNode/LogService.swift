@@ -81,6 +81,10 @@ public final class LogService {
     var nextID: UInt64 = 1
     /// Requests started here and not yet answered, by internal id.
     var origins: [UInt64: Origin] = [:]
+    /// When each proposal forwarded to the controller left (by internal id):
+    /// one the controller never answers (it died, or the message was lost)
+    /// is answered as rejected after `forwardedProposalTimeout`.
+    var forwardedAt: [UInt64: Instant] = [:]
     /// The partition of each follower fetch out, by fetch id (a replica has at
     /// most one; an answer to an older one, after a timeout, matches nothing).
     var outstandingFetches: [UInt64: TopicPartition] = [:]
@@ -168,6 +172,7 @@ public final class LogService {
         if raft != nil { stepRaft(.tick, &out) }
         if ticks % configuration.heartbeatTicks == 0 { heartbeat(&out) }
         if isController { expireSessions(now: now, &out) }
+        expireForwardedProposals(now: now, &out)
         for key in replicas.keys.sorted() {
             guard let replica = replicas[key] else { continue }
             perform(replica.handle(.tick, now: now), for: key, &out)

@@ -156,6 +156,29 @@ import Testing
         #expect(Self.describe(c, at: NodeID("n5"))?.topics.isEmpty == true)
     }
 
+    /// A producer-id request forwarded to a controller that just died is
+    /// answered (refused, after the forwarding timeout), and the node hands
+    /// out ids again once a new controller is elected: it does not wait
+    /// forever for an allocation that was lost.
+    @Test func producerIdsSurviveALostAllocation() throws {
+        let c = try Self.cluster(nodes: 5, seed: 3)
+        let controller = try #require(Self.describe(c)?.controller)
+        c.crash(NodeID(controller))
+        let first = c.submit(.initProducer, to: NodeID("n4"))
+        c.run(for: .seconds(15))
+        let answered = try #require(c.takeLogReply(first), "the request was never answered")
+        switch answered {
+        case .producerId, .failed: break
+        default: Issue.record("unexpected answer \(answered)")
+        }
+        guard case .producerId(let a) = c.execute(.initProducer, at: NodeID("n4")),
+              case .producerId(let b) = c.execute(.initProducer, at: NodeID("n5")) else {
+            Issue.record("no producer ids after the new controller was elected")
+            return
+        }
+        #expect(a != b)
+    }
+
     /// Sends a group request to the group's coordinator, looking it up first.
     static func toCoordinator(_ c: SimulatedCluster, _ group: String, _ request: LogClientRequest) -> LogClientReply {
         for _ in 0..<30 {
