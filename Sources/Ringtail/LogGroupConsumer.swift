@@ -168,8 +168,11 @@ public actor LogGroupConsumer {
         }
     }
 
-    /// Records from the owned partitions (committing what the previous poll handed out).
-    public func poll(maxWait: Duration = .milliseconds(500)) async throws -> [ConsumedRecord] {
+    /// Records from the owned partitions (committing what the previous poll
+    /// handed out). At most `maxRecords` (Kafka's `max.poll.records`): the
+    /// positions move past only the records returned, so a caller that stops
+    /// after them commits nothing it did not see.
+    public func poll(maxWait: Duration = .milliseconds(500), maxRecords: Int? = nil) async throws -> [ConsumedRecord] {
         if needsJoin { try await join() }
         try await commit()
         try await heartbeatIfDue()
@@ -193,14 +196,20 @@ public actor LogGroupConsumer {
             return out
         }
         var records: [ConsumedRecord] = []
+        var budget = max(0, maxRecords ?? .max)
         for (tp, response) in results.sorted(by: { $0.0 < $1.0 }) {
-            guard let response, positions[tp] != nil else { continue }
+            guard let response, positions[tp] != nil, budget > 0 else { continue }
             if response.error == .offsetOutOfRange {
                 positions[tp] = try await client.offset(topic: tp.topic, partition: tp.partition, options.reset)
                 continue
             }
             guard response.error == .none else { continue } // leadership moving: the next poll asks again
-            let (fetched, next) = try ConsumedRecord.decode(response, topic: tp.topic, partition: tp.partition, from: positions[tp]!)
+            var (fetched, next) = try ConsumedRecord.decode(response, topic: tp.topic, partition: tp.partition, from: positions[tp]!)
+            if fetched.count > budget {
+                fetched.removeLast(fetched.count - budget)
+                next = fetched.last.map { $0.offset + 1 }
+            }
+            budget -= fetched.count
             records += fetched
             if let next {
                 positions[tp] = next

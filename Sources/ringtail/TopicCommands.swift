@@ -271,7 +271,8 @@ struct ConsumeCommand: ParsableCommand {
             var printed = 0
             var lastRecord = ContinuousClock.now
             while maxMessages.map({ printed < $0 }) ?? true {
-                let records = try await consumer.poll(maxWait: .milliseconds(500))
+                // Never more than --max-messages: what a poll hands out is committed at close.
+                let records = try await consumer.poll(maxWait: .milliseconds(500), maxRecords: maxMessages.map { $0 - printed })
                 if records.isEmpty, let idle, ContinuousClock.now - lastRecord >= idle { break }
                 for r in records {
                     printRecord(r, json: json, printOffsets: printOffsets)

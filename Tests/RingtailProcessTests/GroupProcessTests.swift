@@ -65,5 +65,21 @@ import Testing
         }
         #expect(rows.count == 6, "\(described.output)")
         for row in rows { #expect(row["lag"] as? Int == 0, "\(row)") }
+
+        // --max-messages in a group prints exactly that many and commits only
+        // those: the next member of the group gets the rest, none twice.
+        #expect(try run(["produce", "jobs", "--count", "30", "--size", "20"] + host).status == 0)
+        let firstTen = try run(["consume", "jobs", "--group", "workers", "--print-offsets", "--max-messages", "10", "--timeout", "10s"] + host)
+        let rest = try run(["consume", "jobs", "--group", "workers", "--print-offsets", "--max-messages", "100", "--timeout", "4s"] + host)
+        func positions(_ text: String) -> [String] {
+            text.split(separator: "\n").compactMap { line in
+                let f = line.split(separator: "\t")
+                return f.count == 3 ? "\(f[0])/\(f[1])" : nil
+            }
+        }
+        let (a10, a20) = (positions(firstTen.output), positions(rest.output))
+        #expect(a10.count == 10, "\(firstTen.output)")
+        #expect(a20.count == 20, "\(rest.output)")
+        #expect(Set(a10).isDisjoint(with: a20) && Set(a10 + a20).count == 30)
     }
 }
