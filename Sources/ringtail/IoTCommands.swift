@@ -31,11 +31,7 @@ struct IoTCommand: ParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() throws {
-            var options = ProducerOptions()
-            options.acks = acks == "all" ? .all : acks == "0" ? .none : .leader
-            options.idempotent = options.acks == .all
-            guard let codec = BatchCompression(name: compression) else { throw ValidationError("--compression must be none, lz4 or zstd") }
-            options.compression = codec
+            let options = try producerOptions(acks: acks, compression: compression)
             let limit = try duration.isEmpty ? nil : parseDurationOption(duration, "--duration")
             let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
             var generatorOptions = IoTGenerator.Options(startMillis: IoTTable.startOfDay(nowMillis) - Int64(daysBack) * 86_400_000)

@@ -155,19 +155,10 @@ struct ProduceCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        var options = ProducerOptions()
-        switch acks {
-        case "all", "-1": options.acks = .all
-        case "1": options.acks = .leader
-        case "0": options.acks = .none
-        default: throw ValidationError("--acks must be all, 1 or 0")
-        }
-        guard let codec = BatchCompression(name: compression) else { throw ValidationError("--compression must be none, lz4 or zstd") }
-        options.compression = codec
+        var options = try producerOptions(acks: acks, compression: compression)
         options.linger = try parseDurationOption(linger, "--linger")
         guard batchBytes >= 1024 && batchBytes <= 1 << 20 else { throw ValidationError("--batch-bytes must be 1024...1048576") }
         options.batchBytes = batchBytes
-        options.idempotent = options.acks == .all
         let (topic, separator, partition, count, size) = (self.topic, keySeparator, self.partition, self.count, self.size)
         let producerOptions = options
         let started = ContinuousClock.now
@@ -325,6 +316,22 @@ struct GroupsCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// Producer options from `--acks` (all or -1, 1, 0) and `--compression`
+/// (none, lz4, zstd); acks=all producers are idempotent.
+func producerOptions(acks: String, compression: String) throws -> ProducerOptions {
+    var options = ProducerOptions()
+    switch acks {
+    case "all", "-1": options.acks = .all
+    case "1": options.acks = .leader
+    case "0": options.acks = .none
+    default: throw ValidationError("--acks must be all, 1 or 0")
+    }
+    guard let codec = BatchCompression(name: compression) else { throw ValidationError("--compression must be none, lz4 or zstd") }
+    options.compression = codec
+    options.idempotent = options.acks == .all
+    return options
 }
 
 func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {

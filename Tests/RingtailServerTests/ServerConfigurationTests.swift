@@ -99,6 +99,11 @@ import Testing
             (Self.minimal + "\nmetadata_voters = [\"n1\", \"n1\"]", "metadata_voters"),
             (Self.minimal + "\nmetadata_voters = []", "metadata_voters"),
             (Self.minimal + "\nbroker_session_timeout_ms = 10", "broker_session_timeout_ms"),
+            (Self.minimal + "\nreplica_lag_max_ms = 99", "replica_lag_max_ms"),
+            (Self.minimal + "\nreplica_lag_max_ms = 600001", "replica_lag_max_ms"),
+            (Self.minimal + "\nreplica_fetch_wait_ms = -1", "replica_fetch_wait_ms"),
+            (Self.minimal + "\nreplica_fetch_wait_ms = 60001", "replica_fetch_wait_ms"),
+            (Self.minimal + "\nmetadata_voters = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\"]", "metadata_voters"),
         ]
         for (text, expected) in cases {
             do {
