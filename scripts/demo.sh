@@ -78,8 +78,15 @@ HOST=127.0.0.1:9401; if [[ "$LEADER" == n1 ]]; then HOST=127.0.0.1:9402; fi
 run topic describe sensors --host "$HOST"
 
 step "Read everything back in a consumer group: 40,000 records, none lost, none twice"
-echo "\$ ringtail consume sensors --group demo --from-beginning --timeout 3s | wc -l"
-"$R" consume sensors --group demo --from-beginning --timeout 3s --host "$HOST" | wc -l
+echo "\$ ringtail consume sensors --group demo --from-beginning --print-offsets --timeout 3s > consumed.txt"
+"$R" consume sensors --group demo --from-beginning --print-offsets --timeout 3s --host "$HOST" > "$DIR/consumed.txt"
+READ=$(wc -l < "$DIR/consumed.txt")
+DISTINCT=$(cut -f1,2 "$DIR/consumed.txt" | sort -u | wc -l)
+echo "read $READ records at $DISTINCT distinct partition/offset positions"
+if [[ "$READ" -ne 40000 || "$DISTINCT" -ne 40000 ]]; then
+    echo "expected 40,000 records, each once: something was lost or read twice" >&2
+    exit 1
+fi
 run groups describe demo --host "$HOST"
 
 step "Restart $LEADER: it truncates anything its successor did not keep, catches up, and rejoins the in-sync sets"

@@ -188,8 +188,12 @@ public actor LogClient {
         return r
     }
 
-    public func offset(topic: String, partition: Int, _ spec: OffsetSpec) async throws -> Int64 {
-        let reply = try await sendToLeader(topic, partition, .listOffsets(topic: topic, partition: partition, spec))
+    /// A partition's offset by `spec`, from its leader. `attempts` bounds the
+    /// tries while leadership moves (the pause grows to 1 s; 20 tries take
+    /// about 15 s); a status display
+    /// passes 1 so a partition without a leader does not hold it up.
+    public func offset(topic: String, partition: Int, _ spec: OffsetSpec, attempts: Int = 20) async throws -> Int64 {
+        let reply = try await sendToLeader(topic, partition, attempts: attempts, .listOffsets(topic: topic, partition: partition, spec))
         guard case .offset(let o) = reply else { throw LogClientError(Self.describe(reply)) }
         return o
     }

@@ -60,7 +60,7 @@ extension ClusterNode {
         case .admin:
             return ([], nil)
         case .log(let bytes):
-            guard let logService else { return invalid("\(id) runs no append log (its configuration has no [log] section)") }
+            guard let logService else { return invalid("\(id) runs no append log (its configuration names no metadata_voters)") }
             return (perform(logService.client(request: requestID, bytes: bytes)), nil)
         }
     }

@@ -101,7 +101,7 @@ extension LogService {
     func coordinator(for group: String) -> GroupCoordinator? {
         guard image.topics[Self.offsetsTopic] != nil else { return nil }
         let partition = offsetsPartition(for: group)
-        let key = TopicPartition(topic: Self.offsetsTopic, partition: partition)
+        let key = TopicPartitionID(topic: Self.offsetsTopic, partition: partition)
         guard let replica = replicas[key], case .leader(let epoch) = replica.role else { return nil }
         if loadedOffsets[partition] != epoch {
             loadOffsets(partition: partition, replica: replica)
@@ -154,7 +154,7 @@ extension LogService {
             value.appendBigEndianInt64(offset)
             builder.append(timestamp: millis, key: Self.encodeOffsetKey(group, tp), value: value)
         }
-        let key = TopicPartition(topic: Self.offsetsTopic, partition: offsetsPartition(for: group))
+        let key = TopicPartitionID(topic: Self.offsetsTopic, partition: offsetsPartition(for: group))
         guard let replica = replicas[key] else { return out.append(.reply(request: request, .group(.notCoordinator))) }
         let ours = newID()
         origins[ours] = .groupCommit(request, group, offsets)

@@ -194,11 +194,11 @@ extension LogService {
     /// Opens replicas this node now holds, tells each of its partition's
     /// metadata when it changed, and closes (and deletes) the ones it no longer holds.
     func reconcileReplicas(_ out: inout [LogEffect]) {
-        var wanted: Set<TopicPartition> = []
+        var wanted: Set<TopicPartitionID> = []
         let now = clock.now()
         for (name, topic) in image.topics {
             for (index, state) in topic.partitions.enumerated() where state.replicas.contains(id) {
-                let key = TopicPartition(topic: name, partition: index)
+                let key = TopicPartitionID(topic: name, partition: index)
                 wanted.insert(key)
                 if replicas[key] == nil {
                     var logConfig = configuration.log
@@ -231,7 +231,7 @@ extension LogService {
         }
     }
 
-    func partitionDirectory(_ key: TopicPartition) -> String {
+    func partitionDirectory(_ key: TopicPartitionID) -> String {
         Path.join(directory, "topics/\(key.topic)-\(key.partition)")
     }
 

@@ -37,7 +37,7 @@ extension LogService {
             forwardedAt[proposalID] = nil
             if let origin = origins.removeValue(forKey: proposalID) { answer(origin, outcome, &out) }
         case .fetch(let theirID, let request):
-            let key = TopicPartition(topic: request.topic, partition: request.partition)
+            let key = TopicPartitionID(topic: request.topic, partition: request.partition)
             guard let replica = replicas[key] else {
                 out.append(.send(to: source, .fetchResponse(id: theirID, FetchResponse(error: .notLeader))))
                 break
@@ -82,13 +82,13 @@ extension LogService {
             let ours = newID()
             origins[ours] = .client(request)
             perform(replica.handle(.produce(id: ours, batch: batch, acks: acks, timeout: timeout), now: now),
-                    for: TopicPartition(topic: topic, partition: partition), &out)
+                    for: TopicPartitionID(topic: topic, partition: partition), &out)
         case .fetch(var fetch):
             guard let replica = leaderReplica(fetch.topic, fetch.partition, request, &out) else { break }
             fetch.replica = nil // clients read as consumers, up to the high watermark
             let ours = newID()
             origins[ours] = .client(request)
-            perform(replica.handle(.fetch(id: ours, fetch), now: now), for: TopicPartition(topic: fetch.topic, partition: fetch.partition), &out)
+            perform(replica.handle(.fetch(id: ours, fetch), now: now), for: TopicPartitionID(topic: fetch.topic, partition: fetch.partition), &out)
         case .listOffsets(let topic, let partition, let spec):
             guard let replica = leaderReplica(topic, partition, request, &out) else { break }
             let offset: Int64
@@ -121,7 +121,7 @@ extension LogService {
             out.append(.reply(request: request, .error(.unknownTopicOrPartition, "no partition \(topic)-\(partition)")))
             return nil
         }
-        guard let replica = replicas[TopicPartition(topic: topic, partition: partition)], replica.isLeader else {
+        guard let replica = replicas[TopicPartitionID(topic: topic, partition: partition)], replica.isLeader else {
             out.append(.reply(request: request, .error(.notLeader, state.leader.map { "\($0) leads \(topic)-\(partition)" }
                                                         ?? "\(topic)-\(partition) has no leader")))
             return nil
@@ -161,7 +161,7 @@ extension LogService {
     }
 
     /// Maps a replica's effects to messages and replies.
-    func perform(_ effects: [PartitionEffect], for key: TopicPartition, _ out: inout [LogEffect]) {
+    func perform(_ effects: [PartitionEffect], for key: TopicPartitionID, _ out: inout [LogEffect]) {
         for effect in effects {
             switch effect {
             case .replyProduce(let ours, let response):

@@ -47,12 +47,6 @@ public struct LogStatistics: Equatable, Sendable {
 
 /// The append log of one node. Confined: one thread at a time.
 public final class LogService {
-    struct TopicPartition: Hashable, Comparable {
-        var topic: String
-        var partition: Int
-        static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
-    }
-
     /// Who is waiting for the answer to something this node started.
     enum Origin {
         case client(UInt64)
@@ -75,9 +69,9 @@ public final class LogService {
     /// This node's Raft member, if it is a voter.
     var raft: RaftNode?
     var raftStore: RaftStore?
-    var replicas: [TopicPartition: PartitionReplica] = [:]
+    var replicas: [TopicPartitionID: PartitionReplica] = [:]
     /// The metadata each replica was last told.
-    var fedStates: [TopicPartition: PartitionState] = [:]
+    var fedStates: [TopicPartitionID: PartitionState] = [:]
     var nextID: UInt64 = 1
     /// Requests started here and not yet answered, by internal id.
     var origins: [UInt64: Origin] = [:]
@@ -87,8 +81,8 @@ public final class LogService {
     var forwardedAt: [UInt64: Instant] = [:]
     /// The partition of each follower fetch out, by fetch id (a replica has at
     /// most one; an answer to an older one, after a timeout, matches nothing).
-    var outstandingFetches: [UInt64: TopicPartition] = [:]
-    var fetchOfPartition: [TopicPartition: UInt64] = [:]
+    var outstandingFetches: [UInt64: TopicPartitionID] = [:]
+    var fetchOfPartition: [TopicPartitionID: UInt64] = [:]
     /// Controller: proposals by Raft index, with the term they were proposed in.
     var proposalsByIndex: [UInt64: (term: UInt64, origin: Origin)] = [:]
     /// The origin of the proposal being handed to Raft right now.
@@ -159,7 +153,7 @@ public final class LogService {
 
     /// The replica of a partition this node holds, if any (for tools and tests).
     public func replica(topic: String, partition: Int) -> PartitionReplica? {
-        replicas[TopicPartition(topic: topic, partition: partition)]
+        replicas[TopicPartitionID(topic: topic, partition: partition)]
     }
 
     // MARK: Ticks

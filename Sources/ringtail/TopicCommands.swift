@@ -103,8 +103,9 @@ struct TopicCommand: ParsableCommand {
                 }
                 var offsets: [(Int64, Int64)] = []
                 for p in t.partitions {
-                    let start = (try? await client.offset(topic: name, partition: p.partition, .earliest)) ?? -1
-                    let end = (try? await client.offset(topic: name, partition: p.partition, .latest)) ?? -1
+                    // One try each: a partition without a leader shows -1 at once.
+                    let start = (try? await client.offset(topic: name, partition: p.partition, .earliest, attempts: 1)) ?? -1
+                    let end = (try? await client.offset(topic: name, partition: p.partition, .latest, attempts: 1)) ?? -1
                     offsets.append((start, end))
                 }
                 return (t, d.controller, offsets)
@@ -294,7 +295,7 @@ struct GroupsCommand: ParsableCommand {
                 var ends: [TopicPartitionID: Int64] = [:]
                 let partitions = Set(d.committed.keys).union(d.members.flatMap(\.assignment))
                 for tp in partitions {
-                    ends[tp] = try? await client.offset(topic: tp.topic, partition: tp.partition, .latest)
+                    ends[tp] = try? await client.offset(topic: tp.topic, partition: tp.partition, .latest, attempts: 1)
                 }
                 return (d, ends)
             }

@@ -28,6 +28,9 @@ import Testing
         // With seeds and no voters named, it runs none (log requests get an error saying so).
         let seeded = try ServerConfiguration.parse(Self.minimal + "\nseeds = [\"127.0.0.1:7009\"]", path: "/x/n.toml")
         #expect(seeded.metadataVoters == nil && seeded.nodeConfiguration.log == nil)
+        // Its only seed being itself is a cluster of one too.
+        let selfSeeded = try ServerConfiguration.parse(Self.minimal + "\nseeds = [\"127.0.0.1:7001\"]", path: "/x/n.toml")
+        #expect(selfSeeded.metadataVoters == ["n1"])
     }
 
     @Test func everyKeyIsRead() throws {

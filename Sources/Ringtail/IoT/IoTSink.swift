@@ -2,7 +2,7 @@
 // group member reads readings, turns each into a row (write timestamp = the
 // reading's time, so a redelivery rewrites identical cells), writes a poll's
 // rows at the chosen consistency level grouped by partition (one write per
-// sensor-day), and only then lets the group commit them (at the next poll).
+// sensor-day), and only then commits them (right after the write).
 // Records that are not readings are counted and skipped.
 import RingtailCore
 import RingtailCluster
