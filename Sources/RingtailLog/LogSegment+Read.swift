@@ -9,14 +9,32 @@ extension LogSegment {
         do { return try reader.read(at: position, count: count) } catch { throw .io(error) }
     }
 
+    /// Checks a header read back from a segment file at `position`. A magic
+    /// other than 2 and 0 is a newer format: `.unsupportedVersion` (the
+    /// magic byte is outside the CRC, so this is the only place a trusted
+    /// closed segment can tell); magic 0, a bad length, or a batch running
+    /// past `end` is damage: `.corruption`. Used by every reader of stored
+    /// batches, including the opening scan.
+    static func checkStored(_ header: RecordBatchHeader, at position: Int, end: Int, path: String) throws(LogError) {
+        try refuseNewerVersion(header.magic, at: position, path: path)
+        guard header.magic == RecordBatchLayout.currentMagic, header.batchLength > 0, position + header.totalBytes <= end else {
+            throw LogError.corruption("batch header does not describe a batch in the segment", path: path, offset: position)
+        }
+    }
+
+    /// Throws `.unsupportedVersion` for a stored batch of a magic this build
+    /// does not read (0 is not a version: it is a zero-filled torn tail).
+    static func refuseNewerVersion(_ magic: UInt8, at position: Int, path: String) throws(LogError) {
+        guard magic != RecordBatchLayout.currentMagic && magic != 0 else { return }
+        throw LogError(code: .unsupportedVersion, message: "batch magic \(magic); this build reads magic \(RecordBatchLayout.currentMagic)",
+                       path: path, offset: position)
+    }
+
     /// The header of the batch at `position` (a batch start below `size`).
     func header(at position: Int) throws(LogError) -> RecordBatchHeader {
         let raw = try bytes(at: position, count: RecordBatchLayout.headerBytes)
         let header = RecordBatchHeader(raw, at: 0)
-        guard header.magic == RecordBatchLayout.currentMagic, header.batchLength > 0,
-              position + header.totalBytes <= size else {
-            throw LogError.corruption("batch header does not describe a batch in the segment", path: logPath, offset: position)
-        }
+        try Self.checkStored(header, at: position, end: size, path: logPath)
         return header
     }
 
@@ -50,9 +68,7 @@ extension LogSegment {
         var next = offset
         while end + RecordBatchLayout.headerBytes <= chunk.count {
             let header = RecordBatchHeader(chunk, at: end)
-            guard header.magic == RecordBatchLayout.currentMagic, header.batchLength > 0 else {
-                throw LogError.corruption("batch header does not describe a batch", path: logPath, offset: start + end)
-            }
+            try Self.checkStored(header, at: start + end, end: size, path: logPath)
             if header.baseOffset >= upperOffset { break }
             if end + header.totalBytes > chunk.count {
                 // The first batch is larger than the window: read all of it.

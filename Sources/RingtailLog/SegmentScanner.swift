@@ -80,10 +80,8 @@ enum SegmentScanner {
             case .success(let h): header = h
             case .failure(let error):
                 // A batch of a version this build does not know is not damage:
-                // refuse the file and cut nothing (magic 0 is a zero-filled tail).
-                if error.code == .unsupportedVersion && window[from + RecordBatchLayout.magic] != 0 {
-                    throw LogError(code: .unsupportedVersion, message: error.message, path: path, offset: position)
-                }
+                // refuse the file and cut nothing.
+                try LogSegment.refuseNewerVersion(window[from + RecordBatchLayout.magic], at: position, path: path)
                 return try damaged("stored batch fails its check: \(error.message)", endOfDamage: position + total)
             }
             guard header.baseOffset == scan.nextOffset else {

@@ -145,6 +145,22 @@ import Testing
         try h2.fs.writeAtomically(index, bytes: bytes)
         #expect { _ = try h2.open() } throws: { ($0 as? LogError)?.code == .unsupportedVersion }
         #expect(try h2.fs.readFile(index) == bytes)
+        // A batch of an unknown magic inside a closed segment trusted through
+        // its index file (the magic is outside the CRC): refused as a version,
+        // with the file and position, not reported as corruption.
+        let h3 = LogHarness(segmentBytes: 600, indexInterval: 64)
+        let log3 = try h3.open()
+        for i in 0..<30 { _ = try log3.appendAsLeader(batch(i * 3), leaderEpoch: 0) }
+        #expect(log3.segmentCount > 1)
+        log3.close()
+        let closed = h3.directory + "/00000000000000000000.log"
+        let closedBefore = try h3.fs.readFile(closed)
+        h3.fs.flipBit(closed, byteOffset: second + RecordBatchLayout.magic, bit: 0)
+        #expect { _ = try h3.open() } throws: { error in
+            guard let e = error as? LogError else { return false }
+            return e.code == .unsupportedVersion && e.path == closed && e.offset == second
+        }
+        #expect(try h3.fs.readFile(closed).count == closedBefore.count)
     }
 
     @Test func aDamagedIndexFileIsRebuiltFromTheLog() throws {
