@@ -38,6 +38,27 @@ extension LogSegment {
         return header
     }
 
+    /// Calls `body` with every batch header in order, reading the file in
+    /// windows of about 1 MiB rather than one read per header.
+    func forEachHeader(_ body: (RecordBatchHeader) throws(LogError) -> Void) throws(LogError) {
+        let windowBytes = 1 << 20
+        var position = 0
+        while position < size {
+            let chunk = try bytes(at: position, count: min(size - position, max(windowBytes, RecordBatchLayout.headerBytes)))
+            var at = 0
+            while at + RecordBatchLayout.headerBytes <= chunk.count {
+                let header = RecordBatchHeader(chunk, at: at)
+                try Self.checkStored(header, at: position + at, end: size, path: logPath)
+                try body(header)
+                at += header.totalBytes
+            }
+            guard at > 0 else {
+                throw LogError.corruption("\(size - position) bytes at the end are too few for a batch header", path: logPath, offset: position)
+            }
+            position += at
+        }
+    }
+
     /// The position of the first batch whose last offset is ≥ `offset`, or
     /// `size` if there is none.
     func position(of offset: Int64) throws(LogError) -> Int {

@@ -78,7 +78,14 @@ extension PartitionLog {
         }
         let end = try active.truncate(to: offset)
         syncedOffset = min(syncedOffset, end)
-        try rebuildProducerAndEpochState() // the epochs and producers the cut batches brought are gone with them
+        // The epochs and producers the cut batches brought go with them. A
+        // producer table that remembers none of them is unchanged; otherwise
+        // it is rebuilt from the headers (it keeps only a producer's last batches).
+        if producers.remembersBatches(from: end) {
+            try rebuildProducerAndEpochState()
+        } else {
+            epochs.truncate(from: end)
+        }
         return end
     }
 

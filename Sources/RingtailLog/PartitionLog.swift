@@ -117,12 +117,7 @@ public final class PartitionLog {
                 headers.forEach(note)
                 continue
             }
-            var position = 0
-            while position < segment.size {
-                let header = try segment.header(at: position)
-                note(header)
-                position += header.totalBytes
-            }
+            try segment.forEachHeader { header in note(header) }
         }
     }
 }

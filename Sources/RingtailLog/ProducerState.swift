@@ -35,7 +35,11 @@ public struct ProducerStateTable: Equatable, Sendable {
 
     public init() {}
 
-    public var producerCount: Int { producers.count }
+    /// Whether any remembered batch ends at or past `offset`: only then can
+    /// cutting the log there change this table.
+    func remembersBatches(from offset: Int64) -> Bool {
+        producers.values.contains { $0.batches.contains { $0.lastOffset >= offset } }
+    }
 
     /// Decides what to do with a batch from the network. Throws
     /// `.invalidProducerEpoch` for a fenced producer and

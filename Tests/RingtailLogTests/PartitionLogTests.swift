@@ -212,6 +212,15 @@ func values(_ records: [LogRecord]) -> [String] { records.map { String(decoding:
         let reopened = try h.open()
         #expect(try reopened.appendAsLeader(batch(6, producerId: 7, epoch: 1, sequence: 0), leaderEpoch: 0).duplicate)
         #expect(reopened.logEndOffset == 9)
+        // A follower's truncation that cuts none of a producer's batches keeps
+        // its state; one that cuts its last batch forgets it (a retry is new data).
+        _ = try reopened.appendAsLeader(batch(9, producerId: 8, epoch: 0, sequence: 0), leaderEpoch: 0)
+        #expect(try reopened.truncate(to: 9) == 9)
+        #expect(try reopened.appendAsLeader(batch(6, producerId: 7, epoch: 1, sequence: 0), leaderEpoch: 0).duplicate)
+        #expect(try !reopened.appendAsLeader(batch(9, producerId: 8, epoch: 0, sequence: 0), leaderEpoch: 0).duplicate)
+        #expect(reopened.logEndOffset == 12)
+        #expect(try reopened.truncate(to: 6) == 6)
+        #expect(try !reopened.appendAsLeader(batch(6, producerId: 7, epoch: 1, sequence: 0), leaderEpoch: 0).duplicate)
     }
 
     @Test func refusesBadBatchesAndKeepsServing() throws {
