@@ -25,7 +25,11 @@ public final class RaftStore {
     public private(set) var state: RaftRestoredState
     /// Bytes appended since the file last described exactly `state`.
     private var fileBytes: Int
-    private var describedBytes: Int
+    /// About what `state` takes when written out whole (`entryBytes` of
+    /// entries plus a fixed part), kept as entries come and go so a persist
+    /// does not add up the whole log.
+    private var entryBytes: Int
+    private var describedBytes: Int { Self.headerBytes + 40 + entryBytes }
 
     /// Opens (or creates) the store at `path` and replays it.
     public init(path: String, fileSystem: FileSystem) throws(FileSystemError) {
@@ -51,7 +55,7 @@ public final class RaftStore {
         }
         state = restored
         fileBytes = valid
-        describedBytes = Self.encodedSize(of: restored)
+        entryBytes = restored.entries.reduce(0) { $0 + Self.encodedSize(of: $1) }
     }
 
     /// Records what the effects ask, in order, and syncs once at the end.
@@ -67,8 +71,11 @@ public final class RaftStore {
                 records += Self.encodeState(term: term, vote: vote, commit: commit)
             case .persistEntries(let from, let entries):
                 precondition(from >= 1 && from <= UInt64(state.entries.count) + 1)
-                state.entries.removeLast(state.entries.count - Int(from - 1))
+                let cut = state.entries.count - Int(from - 1)
+                entryBytes -= state.entries.suffix(cut).reduce(0) { $0 + Self.encodedSize(of: $1) }
+                state.entries.removeLast(cut)
                 state.entries += entries
+                entryBytes += entries.reduce(0) { $0 + Self.encodedSize(of: $1) }
                 records += Self.encodeEntries(from: from, entries)
             default:
                 continue
@@ -80,7 +87,6 @@ public final class RaftStore {
         try file.append(records)
         try file.sync()
         fileBytes += records.count
-        describedBytes = Self.encodedSize(of: state)
         if fileBytes > 4 * describedBytes + (1 << 20) { try compact() }
     }
 
@@ -131,9 +137,8 @@ public final class RaftStore {
         return w.bytes
     }
 
-    static func encodedSize(of state: RaftRestoredState) -> Int {
-        headerBytes + 40 + state.entries.reduce(0) { $0 + $1.data.count + 12 }
-    }
+    /// About what one entry takes in the file (its data and a fixed part).
+    static func encodedSize(of entry: RaftEntry) -> Int { entry.data.count + 12 }
 
     /// Replays a store file; returns the state and the length of its valid
     /// prefix (a torn final record is left out). Damage before the end throws.

@@ -31,6 +31,28 @@ import Testing
         #expect(try RaftStore(path: "/data/metadata/raft.log", fileSystem: fs).state == store.state)
     }
 
+    /// raft-log.md: a file grown past four times what it describes (plus
+    /// 1 MiB) is rewritten as exactly the current state, by itself.
+    @Test func aGrownFileCompactsItself() throws {
+        let fs = CrashableFileSystem()
+        let path = "/m/raft.log"
+        let store = try RaftStore(path: path, fileSystem: fs)
+        try store.persist([.persistEntries(from: 1, entries: Self.entries(1, 100, term: 1))])
+        var largest = 0
+        for commit in 1...150_000 {
+            try store.persist([.persistState(term: 1, votedFor: NodeID("n1"), commitIndex: UInt64(commit % 100))])
+            largest = max(largest, try fs.fileSize(path))
+            if try fs.fileSize(path) < largest { break } // it compacted
+        }
+        let size = try fs.fileSize(path)
+        #expect(largest > 1 << 20, "the file grew past the threshold")
+        #expect(size < 64 << 10, "compacted to the state alone: \(size) bytes")
+        store.close()
+        let reopened = try RaftStore(path: path, fileSystem: fs)
+        #expect(reopened.state == store.state)
+        #expect(reopened.state.entries.count == 100)
+    }
+
     @Test func aCrashLeavesTheStateBeforeOrAfterABatch() throws {
         for point in 0..<60 {
             let fs = CrashableFileSystem()
