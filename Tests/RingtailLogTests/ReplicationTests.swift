@@ -24,6 +24,31 @@ import Testing
         #expect(w.produceAnswers[fast]?.baseOffset == 1)
     }
 
+    /// log-replication.md: a fetch naming another leader epoch is refused,
+    /// older with unknownLeaderEpoch (refresh metadata), newer with
+    /// fencedLeaderEpoch (this leader is stale); nothing is returned.
+    @Test func fetchesWithAnotherLeaderEpochAreRefused() {
+        let w = ReplicationWorld(nodes: 3, seed: 2)
+        w.run(steps: 3)
+        w.kill(w.leader!) // a second leader, so an older epoch exists (-1 means "no check")
+        w.run(steps: 10)
+        let leader = w.leader!
+        _ = w.produce(valueBatch("a"), acks: .leader)
+        let epoch = w.state.leaderEpoch
+        #expect(epoch >= 1)
+        func fetch(_ current: Int32) -> PartitionErrorCode? {
+            let request = FetchRequest(topic: w.topic, partition: 0, replica: nil, fetchOffset: 0, currentLeaderEpoch: current, maxWait: .zero)
+            for effect in w.replicas[leader]!.handle(.fetch(id: 999, request), now: w.clock.now()) {
+                if case .replyFetch(999, let response) = effect { return response.error }
+            }
+            return nil
+        }
+        #expect(fetch(epoch) == PartitionErrorCode.none)
+        #expect(fetch(-1) == PartitionErrorCode.none, "-1: no check (consumers)")
+        #expect(fetch(epoch - 1) == .unknownLeaderEpoch)
+        #expect(fetch(epoch + 1) == .fencedLeaderEpoch)
+    }
+
     @Test func consumersReadOnlyUpToTheHighWatermark() {
         let w = ReplicationWorld(nodes: 3, seed: 8)
         w.run(steps: 5)

@@ -78,8 +78,6 @@ public struct GroupCoordinator: Sendable {
     public private(set) var assignor: Assignor?
     var members: [String: Member] = [:]
     var rebalanceDeadline: Instant?
-    /// Partitions revoked this generation, to be given out in the next.
-    var withheld: Set<TopicPartitionID> = []
     public private(set) var committed: [TopicPartitionID: Int64] = [:]
     var nextMember = 1
     /// How long a rebalance waits for live members to rejoin (Kafka's
@@ -189,7 +187,6 @@ public struct GroupCoordinator: Sendable {
         if members.isEmpty {
             state = .empty
             assignor = nil
-            withheld = []
             generation += 1
             return []
         }
@@ -213,7 +210,8 @@ public struct GroupCoordinator: Sendable {
         let owned = members.mapValues(\.assignment)
         let relevant = partitions.filter { topic, _ in subscriptions.values.contains { $0.contains(topic) } }
         var target = assignor.assign(members: subscriptions, partitions: relevant, owned: owned)
-        withheld = []
+        // Partitions revoked this generation: a follow-up rebalance gives them out.
+        var withheld: Set<TopicPartitionID> = []
         if assignor == .cooperativeSticky {
             // A partition moving to a new owner is revoked first: nobody owns it
             // this generation; the follow-up rebalance hands it over.
