@@ -73,6 +73,7 @@ PRODUCER=$!
 sleep 0.3
 run cluster kill "$LEADER" --dir "$DIR"
 wait "$PRODUCER"
+sleep 4 # the controller fences a node it has not heard from for 3 s
 echo "(the controller fenced $LEADER after 3 s; another in-sync replica leads partition 0 with a new epoch)"
 HOST=127.0.0.1:9401; if [[ "$LEADER" == n1 ]]; then HOST=127.0.0.1:9402; fi
 run topic describe sensors --host "$HOST"

@@ -56,23 +56,29 @@ public actor LogGroupConsumer {
         throw LogClientError("no coordinator for group \(group) answered")
     }
 
-    /// Sends a request to the coordinator; a coordinator that moved is looked up again once.
+    /// Sends a request to the coordinator. A coordinator that moved, or that
+    /// cannot be reached (its node died and leadership of the group's offsets
+    /// partition has not moved yet: up to a broker session timeout), is
+    /// looked up again, with the pause growing to 1 s, for about 15 s in all,
+    /// as `LogClient.sendToLeader` waits out a partition's failover.
     func toCoordinator(_ request: LogClientRequest) async throws -> LogClientReply {
-        for attempt in 0..<3 {
+        let attempts = 20
+        let deadline = ContinuousClock.now + .seconds(20) // a coordinator that hangs is not retried for long either
+        for attempt in 0..<attempts {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(min(1000, 100 * attempt))) }
             let endpoint = try await findCoordinator()
+            let last = attempt == attempts - 1 || ContinuousClock.now >= deadline
             do {
                 // A join may wait out a rebalance (up to 30 s at the coordinator).
                 let reply = try await client.send(request, to: endpoint, timeout: .seconds(45))
-                if Self.notCoordinator(reply) && attempt < 2 {
+                if Self.notCoordinator(reply) && !last {
                     coordinator = nil
-                    try await Task.sleep(for: .milliseconds(300))
                     continue
                 }
                 return reply
             } catch {
                 coordinator = nil
-                if attempt == 2 { throw error }
-                try await Task.sleep(for: .milliseconds(300))
+                if last { throw error }
             }
         }
         throw LogClientError("group \(group): the coordinator kept moving")
